@@ -1,0 +1,56 @@
+"""kit: create tasks at asynchronous research-data APIs, poll them, get pandas DataFrames.
+
+    import kit
+    df = kit.profiles(["williamhgates", "https://www.linkedin.com/in/satyanadella/"])
+
+    async with kit.OutX() as client:
+        task = await client.fetch_profile("williamhgates")
+        [task] = await client.wait([task])
+"""
+
+from . import frames
+from .core.errors import (
+    AuthenticationError,
+    InvalidRequest,
+    KitError,
+    NotFound,
+    PaymentRequired,
+    PermissionDenied,
+    RateLimited,
+    ServiceError,
+    TransportError,
+)
+from .core.policy import PollSchedule, Rate, RetryPolicy
+from .core.task import Status, Task
+from .export import export
+from .helpers import posts, profiles, to_frame
+from .sandbox import Sandbox
+from .services.outx import OutX
+from .sync import run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "InvalidRequest",
+    "KitError",
+    "NotFound",
+    "OutX",
+    "PaymentRequired",
+    "PermissionDenied",
+    "PollSchedule",
+    "Rate",
+    "RateLimited",
+    "RetryPolicy",
+    "Sandbox",
+    "ServiceError",
+    "Status",
+    "Task",
+    "TransportError",
+    "export",
+    "frames",
+    "posts",
+    "profiles",
+    "run",
+    "to_frame",
+]

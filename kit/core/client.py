@@ -1,0 +1,146 @@
+"""The base every service client stands on: settings, one HTTP engine, waiting, context manager."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import aiohttp
+
+from .config import resolve
+from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
+from .policy import PollSchedule, RetryPolicy
+from .poller import ProgressSink, wait_for
+from .secrets import Secret
+from .task import Task
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the engine needs to know about a service: all data, no behaviour of its own."""
+
+    name: str  # "outx": also the prefix of its environment variables (OUTX_API_KEY)
+    label: str  # "OutX", for messages
+    origin: str
+    schedule: PollSchedule
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_connections: int = 20
+    poll_concurrency: int = 16
+
+
+class ServiceClient:
+    """Shared part of ``kit.OutX``, ``kit.Linkup`` and ``kit.Agora``.
+
+    A client holds one aiohttp session, opened on first use and closed by ``async with`` or
+    :meth:`close`.  Keys come from ``api_key``, a running :class:`kit.Sandbox`, or the
+    environment; they are kept as :class:`~kit.core.secrets.Secret` and shown nowhere.
+    """
+
+    spec: ClassVar[ServiceSpec]
+    errors: ClassVar[ErrorReader] = ErrorReader()
+
+    def __init__(
+        self,
+        api_key: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        http_timeout: aiohttp.ClientTimeout | float | None = None,
+        poll: PollSchedule | None = None,
+        time_scale: float | None = None,
+        max_connections: int | None = None,
+    ) -> None:
+        spec = self.spec
+        settings = resolve(
+            spec.name,
+            label=spec.label,
+            api_key=api_key,
+            base_url=base_url,
+            default_origin=spec.origin,
+            time_scale=time_scale,
+        )
+        self._key = settings.key
+        self.base_url = settings.base_url
+        self.time_scale = settings.time_scale
+        self.schedule = poll or spec.schedule
+        if isinstance(http_timeout, (int, float)):
+            http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
+        self.http = HttpEngine(
+            service=spec.label,
+            base_url=self.base_url,
+            auth_headers=self._auth_headers,
+            errors=self.errors,
+            retry=retry or spec.retry,
+            timeout=http_timeout or DEFAULT_TIMEOUT,
+            max_connections=max_connections or spec.max_connections,
+        )
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def key_fingerprint(self) -> str:
+        """A digest that tells keys apart (for journals and logs); never the key."""
+        return self._key.fingerprint
+
+    def _auth_headers(self) -> dict[str, str]:  # pragma: no cover - each service sets its own
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    # -- lifetime ---------------------------------------------------------------------------
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    # -- requests ---------------------------------------------------------------------------
+    async def _call(self, endpoint: Endpoint, **kwargs: Any) -> Any:
+        response: Response = await self.http.request(endpoint, **kwargs)
+        return response.data
+
+    # -- waiting ----------------------------------------------------------------------------
+    async def _refresh(self, task: Task) -> None:  # pragma: no cover - each service sets its own
+        raise NotImplementedError
+
+    async def wait(
+        self,
+        tasks: Iterable[Task],
+        *,
+        timeout: float | None = None,
+        progress: bool | ProgressSink | None = None,
+        label: str | None = None,
+    ) -> list[Task]:
+        """Poll until every task is final or ``timeout`` seconds pass; return the tasks.
+
+        ``timeout=None`` uses the service's default (OutX: 180 s, as its docs advise);
+        ``math.inf`` waits without limit.  One task's failure never raises: it is that task's
+        ``status`` and ``error``.  ``progress``: ``None`` shows a widget in a notebook and a text
+        line elsewhere, ``False`` shows nothing, or pass your own sink.
+        """
+        from ..progress import make_progress  # progress imports ipywidgets: only when waiting
+
+        task_list: Sequence[Task] = list(tasks)
+        for t in task_list:
+            if not isinstance(t, Task):
+                raise TypeError(f"wait() takes kit.Task objects, got {type(t).__name__}")
+        if timeout is None:
+            timeout = self.schedule.timeout
+        if timeout is not None and not math.isinf(timeout) and timeout < 0:
+            raise ValueError("timeout must be positive (or None for the default, math.inf for none)")
+        sink = make_progress(progress, label or f"{self.spec.label}", len(task_list))
+        return await wait_for(
+            task_list,
+            refresh=self._refresh,
+            schedule=self.schedule,
+            timeout=timeout,
+            time_scale=self.time_scale,
+            concurrency=self.spec.poll_concurrency,
+            progress=sink,
+            label=label or self.spec.label,
+        )

@@ -1,0 +1,91 @@
+"""Where a client's key, origin and clock come from: the argument, a running sandbox, the environment."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+from .errors import AuthenticationError
+from .secrets import Secret, check_base_url
+
+
+@dataclass(frozen=True)
+class Target:
+    """A place clients talk to by default: a running kit.Sandbox registers one."""
+
+    url: str
+    keys: dict[str, Secret] = field(repr=False)
+    speed: float = 1.0
+
+
+_targets: list[Target] = []
+_lock = threading.Lock()
+
+
+def push_target(target: Target) -> None:
+    with _lock:
+        _targets.append(target)
+
+
+def remove_target(target: Target) -> None:
+    with _lock:
+        if target in _targets:
+            _targets.remove(target)
+
+
+def active_target() -> Target | None:
+    with _lock:
+        return _targets[-1] if _targets else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    key: Secret = field(repr=False)
+    base_url: str
+    time_scale: float
+
+
+def resolve(
+    service: str,
+    *,
+    label: str,
+    api_key: str | Secret | None,
+    base_url: str | None,
+    default_origin: str,
+    time_scale: float | None,
+) -> Settings:
+    """Settle key, origin and clock scale, in this order: argument, running sandbox, environment.
+
+    A running :class:`kit.Sandbox` comes before the environment because starting one is an
+    explicit act in the same program; an explicit argument always wins.
+    """
+    env = service.upper()
+    target = active_target()
+    if base_url is None:
+        base_url = target.url if target else os.environ.get(f"{env}_BASE_URL") or default_origin
+    on_target = target is not None and base_url.rstrip("/") == target.url.rstrip("/")
+    if api_key is None and on_target:
+        api_key = target.keys.get(service)
+    if api_key is None:
+        api_key = os.environ.get(f"{env}_API_KEY")
+    if isinstance(api_key, str):
+        api_key = api_key.strip()
+    if not api_key:
+        raise AuthenticationError(
+            f"{label}: no API key. Pass api_key=... or set the environment variable "
+            f"{env}_API_KEY (in Colab: add it in the Secrets panel and read it with "
+            "google.colab.userdata). To try kit without a key, start kit.Sandbox() first.",
+            service=service,
+        )
+    if not isinstance(api_key, (str, Secret)):
+        raise AuthenticationError(
+            f"{label}: api_key must be a string, not {type(api_key).__name__}.", service=service
+        )
+    key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+    url = check_base_url(base_url, label)
+    if time_scale is None:
+        time_scale = target.speed if on_target and target else 1.0
+    if time_scale <= 0:
+        raise ValueError("time_scale must be positive")
+    return Settings(key=key, base_url=url, time_scale=float(time_scale))

@@ -1,0 +1,99 @@
+"""The errors kit raises.
+
+Catch ``KitError`` for everything; catch a subclass for one situation::
+
+    KitError
+     ├── InvalidRequest        400, or bad input caught before anything is sent
+     ├── AuthenticationError   401: no key, or a key the service refuses
+     ├── PermissionDenied      403 (OutX: no team member runs the Chrome extension)
+     ├── NotFound              404: unknown task, or a task of another team
+     ├── PaymentRequired       402, or credits exhausted
+     ├── RateLimited           429 still answered after kit's retries
+     ├── ServiceError          5xx or an unreadable answer, after kit's retries
+     └── TransportError        the network: connection refused, reset, timed out
+
+Every message says what happened and what to do next, keeps the service's own words, and never
+holds an API key (kit builds messages only from the status, the URL path and the response body).
+"""
+
+from __future__ import annotations
+
+
+class KitError(Exception):
+    """Base class of every error kit raises.
+
+    ``status`` is the HTTP status when there was one, ``code`` the service's own error code
+    (Linkup's ``TASKS_QUEUE_LIMIT_EXCEEDED`` for instance) and ``service`` the service's name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        service: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.service = service
+
+    def __reduce__(self):  # keep keyword fields when pickled (multiprocessing, joblib)
+        return (_rebuild, (type(self), self.message, self.status, self.code, self.service))
+
+
+def _rebuild(cls, message, status, code, service):
+    return cls(message, status=status, code=code, service=service)
+
+
+class InvalidRequest(KitError):
+    """The request is wrong: a 400 from the service, or bad input kit caught before sending."""
+
+
+class AuthenticationError(KitError):
+    """No API key, or the service refused it (401)."""
+
+
+class PermissionDenied(KitError):
+    """The service understood the key but refuses the action (403)."""
+
+
+class NotFound(KitError):
+    """The task or resource does not exist for this key (404)."""
+
+
+class PaymentRequired(KitError):
+    """The account cannot pay for this (402, or credits exhausted)."""
+
+
+class RateLimited(KitError):
+    """The service still answered 429 after kit waited and retried."""
+
+
+class ServiceError(KitError):
+    """The service failed (5xx) or answered something kit cannot read, after retries."""
+
+
+class TransportError(KitError):
+    """The network failed: connection refused or reset, or no answer in time."""
+
+
+def error_for_status(status: int) -> type[KitError]:
+    """The error class for an HTTP status that is not a success."""
+    if status == 400 or status == 422:
+        return InvalidRequest
+    if status == 401:
+        return AuthenticationError
+    if status == 402:
+        return PaymentRequired
+    if status == 403:
+        return PermissionDenied
+    if status == 404:
+        return NotFound
+    if status == 429:
+        return RateLimited
+    if status >= 500:
+        return ServiceError
+    return KitError

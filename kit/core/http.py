@@ -1,0 +1,297 @@
+"""One aiohttp session per client: timeouts, pacing, retries, and errors turned into kit's own.
+
+Everything that touches the network goes through :class:`HttpEngine.request`.  It never lets an
+aiohttp exception escape (their ``request_info`` carries the request headers, and so the key):
+failures become :mod:`kit.core.errors` with messages built from the status, the path and the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+
+from .errors import KitError, ServiceError, TransportError, error_for_status
+from .policy import RETRY_STATUSES, Rate, RetryPolicy, parse_retry_after
+
+log = logging.getLogger("kit.http")
+
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=15, sock_read=45)
+
+# Failures in which the request certainly never reached the service: safe to repeat any request.
+_NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
+if hasattr(aiohttp, "ConnectionTimeoutError"):  # aiohttp >= 3.10 tells connect timeouts apart
+    _NOT_SENT += (aiohttp.ConnectionTimeoutError,)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One documented endpoint: how to call it and how carefully.
+
+    ``creates`` marks a request that makes the service act or spend money (a POST that creates,
+    confirms, likes, comments): kit repeats it only when the service certainly did not act.
+    Endpoints that share ``bucket`` share one rate limiter (one published limit for several paths).
+    """
+
+    name: str
+    method: str
+    path: str
+    creates: bool = False
+    rate: Rate | None = None
+    bucket: str | None = None
+
+    def url_path(self, path_params: Mapping[str, str] | None) -> str:
+        if not path_params:
+            return self.path
+        from urllib.parse import quote
+
+        return self.path.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
+
+
+@dataclass
+class Response:
+    status: int
+    data: Any
+    headers: Mapping[str, str]
+
+
+class ErrorReader:
+    """How a service words its errors: overridden per service (body shape, codes, hints)."""
+
+    def describe(self, status: int, body: Any, text: str) -> tuple[str, str | None]:
+        """(message, code) from an error answer; the service's own words where it gave any."""
+        if isinstance(body, dict):
+            for key in ("error", "message", "detail", "msg"):
+                value = body.get(key)
+                if isinstance(value, str) and value:
+                    return value, None
+                if isinstance(value, dict):
+                    return str(value.get("message") or value), value.get("code")
+        snippet = " ".join(text.split())[:200]
+        return (snippet or f"HTTP {status}"), None
+
+    def error(
+        self, endpoint: Endpoint, status: int, message: str, code: str | None, service: str
+    ) -> KitError:
+        cls = error_for_status(status)
+        return cls(
+            f"{service} {endpoint.name}: HTTP {status}: {message}",
+            status=status,
+            code=code,
+            service=service,
+        )
+
+    def retryable(self, endpoint: Endpoint, status: int, code: str | None) -> bool:
+        """May this answer be retried?  A create only on 429: then the service did not act."""
+        if endpoint.creates:
+            return status == 429
+        return status in RETRY_STATUSES
+
+
+class HttpEngine:
+    """The HTTP layer of one client (one service, one key, one base URL)."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        base_url: str,
+        auth_headers: Callable[[], dict[str, str]],
+        errors: ErrorReader,
+        retry: RetryPolicy,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        max_connections: int = 20,
+    ) -> None:
+        self.service = service
+        self.base_url = base_url
+        self._auth_headers = auth_headers
+        self._errors = errors
+        self.retry = retry
+        self.timeout = timeout
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._limiters: dict[str, AsyncLimiter] = {}
+        # What this client asked and was answered, by endpoint name and status: for tests, the
+        # benchmark and anyone curious about how many requests a batch cost.
+        self.stats: Counter[tuple[str, int]] = Counter()
+
+    def __repr__(self) -> str:
+        return f"HttpEngine(service={self.service!r}, base_url={self.base_url!r})"
+
+    # -- session -------------------------------------------------------------------------
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.max_connections)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout,
+                headers={"User-Agent": "kit/0.1 (+aiohttp)", "Accept": "application/json"},
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    # -- pacing --------------------------------------------------------------------------
+    def _limiter(self, endpoint: Endpoint) -> AsyncLimiter | None:
+        if endpoint.rate is None:
+            return None
+        key = endpoint.bucket or endpoint.name
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = AsyncLimiter(endpoint.rate.count, endpoint.rate.period)
+            self._limiters[key] = limiter
+        return limiter
+
+    # -- requests ------------------------------------------------------------------------
+    async def request(
+        self,
+        endpoint: Endpoint,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        retry: RetryPolicy | None = None,
+    ) -> Response:
+        """Send one request (with the retries the policy and the endpoint allow) and read JSON."""
+        policy = retry or self.retry
+        path = endpoint.url_path(path_params)
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._once(endpoint, url, path, params, json_body)
+            except _Retry as r:
+                failure, retry_after, safe = r.error, r.retry_after, r.safe
+            if not safe or attempt >= policy.attempts:
+                raise failure
+            if retry_after is not None and retry_after > policy.max_retry_after:
+                raise failure
+            delay = policy.delay(attempt, retry_after)
+            log.debug(
+                "%s %s: %s; retry %d/%d in %.2fs",
+                endpoint.method, path, failure.message, attempt, policy.attempts - 1, delay,
+            )
+            await asyncio.sleep(delay)
+
+    async def _once(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+    ) -> Response:
+        limiter = self._limiter(endpoint)
+        if limiter is not None:
+            await limiter.acquire()
+        session = self._get_session()
+        headers = self._auth_headers()
+        started = time.perf_counter()
+        failure: KitError | None = None
+        safe = False
+        try:
+            async with session.request(
+                endpoint.method,
+                url,
+                params=params,
+                json=json_body,
+                headers=headers,
+                allow_redirects=False,  # a redirect would carry the key somewhere else
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+                resp_headers = dict(resp.headers)
+        except _NOT_SENT as exc:
+            failure, safe = self._transport_error(endpoint, path, exc, sent=False), True
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            failure = self._transport_error(endpoint, path, exc, sent=True)
+            safe = not endpoint.creates
+        if failure is not None:
+            # Raised outside the except block: no aiohttp exception is chained to kit's error.
+            self.stats[(endpoint.name, 0)] += 1
+            log.debug("%s %s -> %s", endpoint.method, path, failure.message)
+            raise _Retry(failure, None, safe)
+
+        elapsed = (time.perf_counter() - started) * 1000
+        self.stats[(endpoint.name, status)] += 1
+        log.debug("%s %s -> %d (%.0f ms)", endpoint.method, path, status, elapsed)
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            body: Any = json.loads(text) if text.strip() else None
+            parsed = True
+        except ValueError:
+            body, parsed = None, False
+
+        if 200 <= status < 300:
+            if not parsed:
+                # The service answered but kit cannot read it.  A read may be retried; a create
+                # has happened and must not be repeated.
+                err = ServiceError(
+                    f"{self.service} {endpoint.name}: HTTP {status} with an answer that is not "
+                    f"JSON ({_snippet(text)!r}); the service may be having trouble.",
+                    status=status,
+                    service=self.service,
+                )
+                raise _Retry(err, None, not endpoint.creates)
+            return Response(status, body, resp_headers)
+
+        if 300 <= status < 400:
+            raise _Retry(
+                KitError(
+                    f"{self.service} {endpoint.name}: the service redirected (HTTP {status}) and "
+                    "kit does not follow redirects with your key; check base_url.",
+                    status=status,
+                    service=self.service,
+                ),
+                None,
+                False,
+            )
+        message, code = self._errors.describe(status, body, text)
+        if not parsed and "<html" in text.lower():
+            message = f"an HTML error page ({_snippet(text)!r})"
+        error = self._errors.error(endpoint, status, message, code, self.service)
+        retry_after = parse_retry_after(resp_headers.get("Retry-After"))
+        raise _Retry(error, retry_after, self._errors.retryable(endpoint, status, code))
+
+    def _transport_error(
+        self, endpoint: Endpoint, path: str, exc: BaseException, *, sent: bool
+    ) -> TransportError:
+        what = type(exc).__name__
+        if isinstance(exc, asyncio.TimeoutError):
+            detail = f"no answer within the client timeout ({self.timeout.total} s)"
+        else:
+            detail = f"{what}: {exc}"
+        hint = (
+            " The request may have reached the service: kit did not repeat it, so nothing is "
+            "created twice."
+            if sent and endpoint.creates
+            else " Check your network connection and base_url."
+        )
+        return TransportError(
+            f"{self.service} {endpoint.name}: {endpoint.method} {path} failed ({detail}).{hint}",
+            service=self.service,
+        )
+
+
+class _Retry(Exception):
+    """Internal: a failed attempt, with what the retry loop needs to decide."""
+
+    def __init__(self, error: KitError, retry_after: float | None, safe: bool) -> None:
+        self.error, self.retry_after, self.safe = error, retry_after, safe
+
+
+def _snippet(text: str, n: int = 80) -> str:
+    return " ".join(text.split())[:n]

@@ -1,0 +1,177 @@
+"""The poller: waits for any number of tasks at once, each on its own schedule.
+
+One poller serves every service (azure-core's LROPoller idea): it owns deadlines, scheduling,
+concurrency and progress events; a service only says how to read a task (``refresh``) and when
+to read it again (a :class:`~kit.core.policy.PollSchedule`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import math
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from .errors import AuthenticationError, KitError, NotFound, PaymentRequired, PermissionDenied
+from .policy import PollSchedule
+from .task import Status, Task, utcnow
+
+log = logging.getLogger("kit.poller")
+
+# Errors that concern the whole call, not one task: waiting on would only repeat them.
+WHOLE_CALL_ERRORS = (AuthenticationError, PermissionDenied, PaymentRequired)
+
+Refresh = Callable[[Task], Awaitable[None]]
+
+
+@dataclass
+class ProgressEvent:
+    """What a progress display shows: counts per status, elapsed time, and whether it is over."""
+
+    label: str
+    total: int
+    counts: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    finished: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(n for s, n in self.counts.items() if Status(s).is_final)
+
+
+class ProgressSink:
+    """Receives progress events; kit.progress provides the widget and the text line."""
+
+    def update(self, event: ProgressEvent) -> None:  # pragma: no cover - interface
+        pass
+
+    def close(self, event: ProgressEvent) -> None:  # pragma: no cover - interface
+        pass
+
+
+def snapshot(label: str, tasks: Sequence[Task], elapsed: float, finished: bool = False,
+             notes: list[str] | None = None) -> ProgressEvent:
+    counts = Counter(t.status.value for t in tasks)
+    return ProgressEvent(label, len(tasks), counts, elapsed, finished, list(notes or []))
+
+
+async def wait_for(
+    tasks: Sequence[Task],
+    *,
+    refresh: Refresh,
+    schedule: PollSchedule,
+    timeout: float | None,
+    time_scale: float = 1.0,
+    concurrency: int = 16,
+    progress: ProgressSink | None = None,
+    label: str = "tasks",
+    tick: float = 0.25,
+    on_update: Callable[[Task], None] | None = None,
+) -> list[Task]:
+    """Read every unfinished task until it is final or ``timeout`` seconds have passed.
+
+    ``timeout`` and the schedule are in the service's seconds; both are divided by ``time_scale``
+    (the sandbox's ``speed``; 1 for a real service).
+
+    Returns ``tasks`` (the same objects, updated).  One task's failure never raises: it becomes
+    that task's ``status``/``error``.  Errors about the whole call (bad key, no permission,
+    no credits) raise at once.  Tasks still open at the deadline keep their last status and get
+    an ``error`` that says kit stopped waiting, not that the task failed.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    scale = time_scale if time_scale > 0 else 1.0
+    deadline = math.inf if timeout is None or math.isinf(timeout) else started + timeout / scale
+    order = itertools.count()
+    reads: dict[int, int] = {}
+    heap: list[tuple[float, int, Task]] = []
+    seen: set[int] = set()
+    for task in tasks:
+        if id(task) in seen or task.done or task.id is None:
+            continue
+        seen.add(id(task))
+        reads[id(task)] = 0
+        heapq.heappush(heap, (started + schedule.delay(0) / scale, next(order), task))
+
+    semaphore = asyncio.Semaphore(concurrency)
+    wake = asyncio.Event()
+    inflight: set[asyncio.Task[None]] = set()
+    fatal: list[BaseException] = []
+
+    def emit(finished: bool = False, notes: list[str] | None = None) -> None:
+        if progress is not None:
+            event = snapshot(label, tasks, loop.time() - started, finished, notes)
+            (progress.close if finished else progress.update)(event)
+
+    async def read(task: Task) -> None:
+        try:
+            async with semaphore:
+                await refresh(task)
+        except WHOLE_CALL_ERRORS as exc:
+            fatal.append(exc)
+        except NotFound as exc:
+            task.status, task.error, task.updated_at = Status.FAILED, exc.message, utcnow()
+        except KitError as exc:
+            # A read that failed even after retries: the task itself is fine as far as we know.
+            # Say so on the task and read it again on schedule.
+            log.info("reading %s failed, will retry on schedule: %s", task.id, exc.message)
+            task.error = f"last status read failed: {exc.message}"
+        else:
+            if task.error and task.error.startswith("last status read failed"):
+                task.error = None
+        finally:
+            reads[id(task)] += 1
+            if on_update is not None:
+                on_update(task)
+            if not task.done and not fatal:
+                due = loop.time() + schedule.delay(reads[id(task)]) / scale
+                heapq.heappush(heap, (due, next(order), task))
+            wake.set()
+
+    emit()
+    try:
+        while heap or inflight:
+            now = loop.time()
+            while heap and heap[0][0] <= now and heap[0][0] <= deadline:
+                _, _, task = heapq.heappop(heap)
+                job = asyncio.ensure_future(read(task))
+                inflight.add(job)
+                job.add_done_callback(inflight.discard)
+            if fatal:
+                break
+            if not heap and not inflight:
+                break
+            next_due = heap[0][0] if heap else math.inf
+            if now >= deadline or (next_due > deadline and not inflight):
+                break
+            wait = min(next_due, deadline) - now
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=max(0.0, min(wait, tick)))
+            except asyncio.TimeoutError:
+                pass
+            wake.clear()
+            emit()
+    finally:
+        for job in list(inflight):
+            job.cancel()
+        if inflight:
+            await asyncio.gather(*inflight, return_exceptions=True)
+
+    if fatal:
+        emit(finished=True, notes=["stopped"])
+        raise fatal[0]
+    timed_out = [t for t in tasks if not t.done and t.id is not None]
+    if timed_out:
+        waited = (timeout or 0)
+        for task in timed_out:
+            task.error = (
+                f"still {task.status.value} when kit stopped waiting after {waited:g} s; "
+                "the task may still finish at the service: wait for it again later"
+            )
+    emit(finished=True, notes=[f"{len(timed_out)} not finished in time"] if timed_out else [])
+    return list(tasks)

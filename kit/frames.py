@@ -1,0 +1,132 @@
+"""Tasks to pandas DataFrames: one row per input, in input order, typed, lists kept as lists.
+
+A task that failed, timed out or was rejected is a row with ``status`` and ``error`` set, never a
+missing row.  Long tables (experience, education, skills, posts) come from :func:`long_table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from .core.task import Task
+
+__all__ = ["PROFILE_FIELDS", "long_table", "posts_frame", "profiles_frame", "to_frame"]
+
+PROFILE_FIELDS = ["name", "headline", "location", "profile_url", "connections", "followers",
+                  "about", "experience", "education", "skills"]
+_COUNT_FIELDS = {"connections", "followers", "post_count", "reactions", "comments", "reposts"}
+_BASE = ["task_id", "status", "error"]
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integers for counts; everything else as pandas infers it."""
+    for column in df.columns:
+        if column in _COUNT_FIELDS:
+            df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
+    return df
+
+
+def _base(task: Task) -> dict[str, Any]:
+    return {"task_id": task.id, "status": task.status.value, "error": task.error}
+
+
+def profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(input, task)`` pairs of fetch-profile tasks -> the ``kit.profiles`` frame."""
+    records = []
+    for raw, task in rows:
+        record = {"input": raw, "profile_slug": task.input.get("profile_slug"), **_base(task)}
+        output = task.output if isinstance(task.output, dict) else {}
+        for name in PROFILE_FIELDS:
+            record[name] = output.get(name)
+        records.append(record)
+    columns = ["input", "profile_slug", *_BASE, *PROFILE_FIELDS]
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
+
+
+def posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(input, task)`` pairs of fetch-posts tasks -> one row per profile with its ``posts`` list."""
+    records = []
+    for raw, task in rows:
+        output = task.output
+        posts = output.get("posts") if isinstance(output, dict) else output
+        posts = posts if isinstance(posts, list) else None
+        records.append({
+            "input": raw, "profile_slug": task.input.get("profile_slug"), **_base(task),
+            "post_count": len(posts) if posts is not None else None, "posts": posts,
+        })
+    columns = ["input", "profile_slug", *_BASE, "post_count", "posts"]
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
+
+
+_SINGULAR = {"skills": "skill", "posts": "post", "sources": "source", "results": "result"}
+
+
+def long_table(df: pd.DataFrame, column: str, *, key: str = "profile_slug") -> pd.DataFrame:
+    """Turn a list column into a long table keyed by ``key``: one row per list item.
+
+    ``long_table(profiles, "experience")`` gives ``profile_slug, title, company, duration,
+    location``; ``long_table(profiles, "skills")`` gives ``profile_slug, skill``.  Inputs that
+    appear twice count once; rows without the list (failed tasks) are left out.
+    """
+    if column not in df.columns:
+        raise KeyError(f"{column!r} is not a column of this frame; it has {list(df.columns)}")
+    if key not in df.columns:
+        raise KeyError(f"{key!r} is not a column of this frame: pass key=... (one of "
+                       f"{list(df.columns)})")
+    items: list[dict[str, Any]] = []
+    seen: set[Any] = set()
+    for key_value, cell in zip(df[key], df[column], strict=True):
+        if key_value in seen or not isinstance(cell, list):
+            continue
+        seen.add(key_value)
+        for position, item in enumerate(cell):
+            row: dict[str, Any] = {key: key_value, "position": position}
+            if isinstance(item, dict):
+                row.update(item)
+            else:
+                row[_SINGULAR.get(column, column)] = item
+            items.append(row)
+    if not items:
+        return pd.DataFrame(columns=[key, "position"])
+    return _typed(pd.DataFrame.from_records(items))
+
+
+def _flatten(prefix: str, value: Any, into: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}{k}" if not prefix else f"{prefix}.{k}", v, into)
+    else:
+        into[prefix] = value
+
+
+def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
+    """Any tasks -> one row each: ``service, kind, task_id, status, service_status, error``,
+    the input fields, the output flattened (nested objects as ``a.b`` columns, lists kept),
+    ``created_at, updated_at``."""
+    records = []
+    for task in tasks:
+        if not isinstance(task, Task):
+            raise TypeError(f"to_frame() takes kit.Task objects, got {type(task).__name__}")
+        record: dict[str, Any] = {"service": task.service, "kind": task.kind, **_base(task),
+                                  "service_status": task.service_status}
+        for k, v in (task.input or {}).items():
+            record.setdefault(k, v)
+        if isinstance(task.output, dict):
+            flat: dict[str, Any] = {}
+            _flatten("", task.output, flat)
+            for k, v in flat.items():
+                record.setdefault(k, v)
+        elif task.output is not None:
+            record["output"] = task.output
+        record["created_at"] = task.created_at
+        record["updated_at"] = task.updated_at
+        records.append(record)
+    base = ["service", "kind", *_BASE, "service_status"]
+    df = pd.DataFrame.from_records(records)
+    if df.empty:
+        return pd.DataFrame(columns=[*base, "created_at", "updated_at"])
+    rest = [c for c in df.columns if c not in base and c not in ("created_at", "updated_at")]
+    return _typed(df[[*base, *rest, "created_at", "updated_at"]])

@@ -1,0 +1,145 @@
+"""Progress while kit waits: an ipywidgets bar in a notebook, one compact text line elsewhere.
+
+In a notebook the display carries both the widget and a plain-text rendering of the same state,
+so front ends without a widget manager (GitHub, nbconvert, a closed kernel) show readable text,
+and the final state replaces the live one when the wait ends.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Any
+
+from .core.poller import ProgressEvent, ProgressSink
+from .core.task import Status
+
+_ORDER = [s.value for s in (Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.RUNNING,
+                            Status.PENDING)]
+
+
+def describe(event: ProgressEvent) -> str:
+    """One line: ``[kit] OutX fetch-profile 24/25 done · 23 completed · 1 failed · 1 pending · 12.3s``."""
+    parts = [f"{event.counts[s]} {s}" for s in _ORDER if event.counts.get(s)]
+    state = "finished" if event.finished else "waiting"
+    text = f"[kit] {event.label}: {event.done}/{event.total} done · " + " · ".join(parts or ["-"])
+    text += f" · {event.elapsed:.1f}s {state}"
+    if event.notes:
+        text += " (" + "; ".join(event.notes) + ")"
+    return text
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter/Colab/VS Code kernel (a front end that may show widgets)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class NullProgress(ProgressSink):
+    def update(self, event: ProgressEvent) -> None:
+        pass
+
+    def close(self, event: ProgressEvent) -> None:
+        pass
+
+
+class TextProgress(ProgressSink):
+    """A text line on stderr: redrawn in place on a terminal, sparse lines in a log file."""
+
+    def __init__(self, stream: IO[str] | None = None, *, every: float | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        # On a terminal the line is redrawn often; in a log a line every 15 s at most.
+        self.every = every if every is not None else (0.2 if self.tty else 15.0)
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        self._write(describe(event), final=False)
+
+    def close(self, event: ProgressEvent) -> None:
+        self._write(describe(event), final=True)
+
+    def _write(self, line: str, *, final: bool) -> None:
+        if self.tty:
+            pad = " " * max(0, self._width - len(line))
+            self._width = len(line)
+            self.stream.write("\r" + line + pad + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+class WidgetProgress(ProgressSink):
+    """An ipywidgets bar and label in one display, updated at most ten times a second."""
+
+    def __init__(self, label: str, total: int) -> None:
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), bar_style="info",
+                                       layout=widgets.Layout(width="40%"))
+        self.label = widgets.HTML(value="")
+        self.box = widgets.HBox([self.bar, self.label])
+        self._last = 0.0
+        first = ProgressEvent(label, total)
+        self._apply(first)
+        self.handle = display(self._bundle(first), raw=True, display_id=True)
+
+    def _bundle(self, event: ProgressEvent) -> dict[str, Any]:
+        return {
+            "application/vnd.jupyter.widget-view+json": {
+                "version_major": 2, "version_minor": 0, "model_id": self.box.model_id,
+            },
+            "text/plain": describe(event),
+        }
+
+    def _apply(self, event: ProgressEvent) -> None:
+        self.bar.value = event.done
+        text = describe(event).removeprefix("[kit] ")
+        self.label.value = f"<span style='font-family:monospace'>{_html(text)}</span>"
+
+    def update(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        self._apply(event)
+
+    def close(self, event: ProgressEvent) -> None:
+        self._apply(event)
+        bad = event.counts.get("failed", 0) + event.counts.get("expired", 0)
+        unfinished = event.total - event.done
+        self.bar.bar_style = "danger" if bad else ("warning" if unfinished else "success")
+        if self.handle is not None:
+            # Replace the stored text with the final state, for viewers without widgets.
+            self.handle.update(self._bundle(event), raw=True)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def make_progress(progress: bool | ProgressSink | None, label: str, total: int) -> ProgressSink:
+    """``None``: widget in a notebook, text elsewhere; ``True``: the same, always shown;
+    ``False``: nothing; a ``ProgressSink``: used as given."""
+    if isinstance(progress, ProgressSink):
+        return progress
+    if progress is False:
+        return NullProgress()
+    if in_notebook():
+        try:
+            return WidgetProgress(label, total)
+        except ImportError:
+            pass
+    return TextProgress()

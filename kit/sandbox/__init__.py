@@ -1,0 +1,158 @@
+"""The sandbox: the three services' documented contracts, served from this machine.
+
+``kit.Sandbox()`` starts it on a free loopback port in a background thread; while it runs it is
+the default target of kit's clients and helpers (an explicit ``base_url``/``api_key`` still
+wins).  ``speed`` makes service time run faster: with ``speed=60`` a task that takes 30 s at the
+service completes in half a second, and clients scale their poll intervals to match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from ..core.config import Target, push_target, remove_target
+from ..core.secrets import Secret
+from .app import RequestLog, build_app
+from .clock import Clock
+from .faults import Faults
+from .outx import OutXConfig, OutXSandbox, Team, triangular
+
+__all__ = ["Sandbox"]
+
+
+class Sandbox:
+    """A running emulation of OutX (and the other services) on ``127.0.0.1``.
+
+    ``with kit.Sandbox(speed=60) as sb: df = kit.profiles([...])``
+
+    Teams (OutX): ``"acme"`` (the default key, extension running), ``"globex"`` (another team),
+    ``"no-extension"`` (no member runs the Chrome extension: 403), ``"no-admin"`` (like and
+    comment answer 404).  Keys are random per sandbox; ``api_key(service, team)`` gives them.
+    """
+
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        activate: bool = True,
+        outx_delay: tuple[float, float, float] | Any = (10.0, 20.0, 60.0),
+        outx_reject: Iterable[str] = (),
+        outx_stuck: Iterable[str] = (),
+    ) -> None:
+        self.clock = Clock(speed)
+        self.seed = seed
+        self.host, self.port = host, port
+        self.activate = activate
+        self.faults = Faults(seed)
+        self.log = RequestLog()
+        self._keys = {name: f"sbx-{name}-{secrets.token_hex(12)}"
+                      for name in ("acme", "globex", "no-extension", "no-admin")}
+        teams = [Team("acme", self._keys["acme"]), Team("globex", self._keys["globex"]),
+                 Team("no-extension", self._keys["no-extension"], extension=False),
+                 Team("no-admin", self._keys["no-admin"], admin=False)]
+        delay = triangular(*outx_delay) if isinstance(outx_delay, tuple) else outx_delay
+        self.outx = OutXSandbox(self.clock, teams,
+                                OutXConfig(delay=delay, reject=set(outx_reject),
+                                           stuck=set(outx_stuck)), seed)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._target: Target | None = None
+        self.url = ""
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed
+
+    def api_key(self, service: str = "outx", team: str = "acme") -> str:
+        """The sandbox key of ``team`` for ``service`` (sandbox keys open nothing real)."""
+        if service != "outx":
+            raise KeyError(f"the sandbox has no service {service!r}")
+        return self._keys[team]
+
+    def app(self) -> web.Application:
+        return build_app([self.outx], self.faults, self.log)
+
+    # -- lifetime --------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Serve in a background thread; returns once the port is open."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._open())
+            except BaseException as exc:  # report to the starting thread
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._close())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="kit-sandbox", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            raise failure[0]
+        if self.activate:
+            self._target = Target(self.url, {"outx": Secret(self._keys["acme"])}, self.speed)
+            push_target(self._target)
+        return self
+
+    async def _open(self) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server  # the bound socket tells which free port was given
+        port = server.sockets[0].getsockname()[1] if server and server.sockets else self.port
+        self.port = port
+        self.url = f"http://{self.host}:{port}"
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        if self._target is not None:
+            remove_target(self._target)
+            self._target = None
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = self.url or "not started"
+        return f"Sandbox({state}, speed={self.speed:g}, seed={self.seed})"
+
+    # -- foreground ------------------------------------------------------------------------
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted (``python -m kit sandbox``)."""
+        web.run_app(self.app(), host=self.host, port=self.port or 8765, access_log=None,
+                    print=None)

@@ -1,0 +1,66 @@
+"""The sandbox's aiohttp application: every service's routes behind one origin."""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .faults import Faults, middleware
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request the sandbox answered (kept for tests and the benchmark)."""
+
+    at: float  # wall-clock time.monotonic()
+    method: str
+    path: str
+    status: int
+
+
+class RequestLog:
+    def __init__(self, maxlen: int = 500_000) -> None:
+        self.hits: collections.deque[Hit] = collections.deque(maxlen=maxlen)
+
+    def middleware(self):
+        @web.middleware
+        async def record(request: web.Request, handler):
+            status = 599
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                self.hits.append(Hit(time.monotonic(), request.method, request.path, status))
+
+        return record
+
+    def count(self, path_prefix: str = "", method: str | None = None,
+              status: int | None = None) -> int:
+        return sum(1 for h in list(self.hits)
+                   if h.path.startswith(path_prefix)
+                   and (method is None or h.method == method)
+                   and (status is None or h.status == status))
+
+    def clear(self) -> None:
+        self.hits.clear()
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    return web.json_response({"success": False, "error": f"No route for {request.path}"},
+                             status=404)
+
+
+def build_app(services: list, faults: Faults, log: RequestLog) -> web.Application:
+    # The log is outermost, so it records what the faults made of each request.
+    app = web.Application(middlewares=[log.middleware(), middleware(faults)])
+    for service in services:
+        app.add_routes(service.routes())
+    app.router.add_route("*", "/{tail:.*}", _not_found)
+    return app

@@ -1,0 +1,26 @@
+"""The sandbox's clock: service time runs ``speed`` times faster than the wall clock."""
+
+from __future__ import annotations
+
+import time
+
+
+class Clock:
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = float(speed)
+        self._start_mono = time.monotonic()
+        self._start_wall = time.time()
+
+    def now(self) -> float:
+        """Service seconds since the sandbox started."""
+        return (time.monotonic() - self._start_mono) * self.speed
+
+    def epoch(self, at: float | None = None) -> float:
+        """Unix time, in service time, of ``at`` (default: now)."""
+        return self._start_wall + (self.now() if at is None else at)
+
+    def real(self, service_seconds: float) -> float:
+        """Wall-clock seconds that ``service_seconds`` take."""
+        return service_seconds / self.speed

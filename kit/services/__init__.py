@@ -1,0 +1,1 @@
+"""One module per service: endpoints, request shapes, status mapping, default pacing."""
