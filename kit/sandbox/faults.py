@@ -114,6 +114,8 @@ def middleware(faults: Faults) -> Callable:
         if rule is None:
             return await handler(request)
         if rule.kind == "slow":
+            # The request has arrived whole; only the answer is late (a slow backend).
+            await request.read()
             await asyncio.sleep(rule.delay)
             return await handler(request)
         if rule.after:

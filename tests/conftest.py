@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+
+import kit
+
+FAST_RETRY = kit.RetryPolicy(attempts=4, base_delay=0.02, max_delay=0.1, seed=1)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    # Service time x200: the docs' 10-60 s tasks finish in 0.05-0.3 s.
+    with kit.Sandbox(speed=200, seed=7, outx_reject={"ghost-profile-404"},
+                     outx_stuck={"stuck-forever"}) as sb:
+        yield sb
+
+
+@pytest.fixture(autouse=True)
+def _clean_faults(sandbox):
+    sandbox.faults.clear()
+    yield
+    sandbox.faults.clear()
+
+
+@pytest.fixture
+async def outx(sandbox):
+    async with kit.OutX(base_url=sandbox.url, api_key=sandbox.api_key("outx"), retry=FAST_RETRY) as c:
+        yield c

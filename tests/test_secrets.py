@@ -1,0 +1,129 @@
+"""Keys never show: not in a repr, a log line, an exception, a traceback, a frame or a notebook."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from pathlib import Path
+
+import pytest
+
+import kit
+from kit.core.secrets import Secret, check_base_url
+from tests.conftest import FAST_RETRY
+
+CANARY = "sk-live-CANARY-0123456789abcdef"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _texts(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) + repr(exc) + str(
+        exc.__dict__)
+
+
+async def test_key_never_appears_anywhere(sandbox, caplog):
+    caplog.set_level(logging.DEBUG)  # every logger, aiohttp's included
+    real = sandbox.api_key("outx")
+    seen: list[str] = []
+    errors: list[BaseException] = []
+
+    async with kit.OutX(base_url=sandbox.url, api_key=CANARY, retry=FAST_RETRY) as bad:
+        seen.append(repr(bad))
+        try:
+            await bad.fetch_profile("williamhgates")
+        except kit.KitError as exc:
+            errors.append(exc)
+
+    async with kit.OutX(base_url=sandbox.url, api_key=real, retry=FAST_RETRY) as good:
+        seen += [repr(good), repr(good.http), repr(good._key), str(good._key), f"{good._key}"]
+        task = await good.fetch_profile("williamhgates")
+        sandbox.faults.add("5xx", times=10, path="/linkedin-agent/get-task-status")
+        try:
+            await good.get_task(task.id)
+        except kit.KitError as exc:
+            errors.append(exc)
+        sandbox.faults.clear()
+        sandbox.faults.add("drop", times=1, method="POST")
+        try:
+            await good.like_post("urn:li:activity:1")
+        except kit.KitError as exc:
+            errors.append(exc)
+        sandbox.faults.clear()
+        [task] = await good.wait([task], progress=False)
+        seen.append(repr(task))
+
+    async with kit.OutX(base_url="http://127.0.0.1:9", api_key=CANARY,
+                        retry=kit.RetryPolicy(attempts=1)) as down:
+        try:
+            await down.fetch_profile("x-y-z")
+        except kit.KitError as exc:
+            errors.append(exc)
+
+    assert len(errors) == 4
+    for exc in errors:
+        seen.append(_texts(exc))
+        # No aiohttp exception (their request_info carries the headers) hangs off kit's errors.
+        assert all(isinstance(e, kit.KitError) for e in _chain(exc)), _chain(exc)
+
+    df = kit.profiles(["williamhgates", "ghost-profile-404"], api_key=real, progress=False)
+    seen += [df.to_string(), df.to_csv(), repr(df.to_dict())]
+    seen += [r.getMessage() + str(r.args) for r in caplog.records]
+    assert any("get-task-status" in r.getMessage() for r in caplog.records)  # logging did happen
+    blob = "\n".join(seen)
+    assert CANARY not in blob and real not in blob
+
+
+def test_key_from_environment_and_missing_key(monkeypatch):
+    monkeypatch.setenv("OUTX_API_KEY", CANARY)
+    c = kit.OutX(base_url="https://api.outx.ai")
+    assert c.key_fingerprint == Secret(CANARY).fingerprint
+    assert CANARY not in repr(c)
+    monkeypatch.delenv("OUTX_API_KEY")
+    with pytest.raises(kit.AuthenticationError, match="OUTX_API_KEY"):
+        kit.OutX(base_url="https://api.outx.ai")
+
+
+@pytest.mark.parametrize("url", ["http://api.outx.ai", "http://10.0.0.5:8080", "http://192.168.1.2",
+                                 "http://example.com/"])
+def test_plain_http_off_loopback_is_refused(url):
+    with pytest.raises(kit.InvalidRequest, match="plain http") as info:
+        kit.OutX(base_url=url, api_key=CANARY)
+    assert CANARY not in str(info.value) and "https://" in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:80",
+                                 "http://127.8.9.10", "https://api.outx.ai/"])
+def test_loopback_http_and_https_are_allowed(url):
+    assert check_base_url(url, "OutX") == url.rstrip("/")
+
+
+def test_credentials_in_url_are_refused_without_echo():
+    with pytest.raises(kit.InvalidRequest) as info:
+        kit.OutX(base_url=f"https://user:{CANARY}@api.outx.ai", api_key="k")
+    assert CANARY not in str(info.value)
+
+
+def test_secret_is_not_picklable():
+    import pickle
+
+    with pytest.raises(TypeError):
+        pickle.dumps(Secret(CANARY))
+
+
+def test_stored_notebooks_hold_no_key():
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        text = nb.read_text()
+        assert "sbx-" not in text, nb  # sandbox keys look like sbx-<team>-<hex>
+        data = json.loads(text)
+        for cell in data["cells"]:
+            source = "".join(cell.get("source", ""))
+            assert "api_key=\"" not in source and "api_key='" not in source, nb
