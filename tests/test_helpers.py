@@ -119,5 +119,5 @@ def test_export_keeps_lists(tmp_path, sandbox):
     assert list(back["skills"][0]) == ["Public Speaking", "Philanthropy", "Technology"]
     text = csv.read_text()
     assert '""Public Speaking""' in text  # JSON inside a CSV cell
-    with pytest.raises(kit.InvalidRequest, match=".csv"):
+    with pytest.raises(kit.InvalidRequest, match=r"\.csv"):
         kit.export(df, tmp_path / "p.txt")

@@ -105,5 +105,5 @@ def test_wait_rejects_non_tasks(sandbox):
         async with kit.OutX() as c:
             await c.wait(["abc"], progress=False)
 
-    with pytest.raises(TypeError, match="kit.Task"):
+    with pytest.raises(TypeError, match=r"kit\.Task"):
         kit.run(go())
