@@ -133,7 +133,10 @@ class ServiceClient:
             timeout = self.schedule.timeout
         if timeout is not None and not math.isinf(timeout) and timeout < 0:
             raise ValueError("timeout must be positive (or None for the default, math.inf for none)")
-        sink = make_progress(progress, label or f"{self.spec.label}", len(task_list))
+        if label is None:
+            kinds = {t.kind for t in task_list}
+            label = f"{self.spec.label} {kinds.pop()}" if len(kinds) == 1 else self.spec.label
+        sink = make_progress(progress, label, len(task_list))
         return await wait_for(
             task_list,
             refresh=self._refresh,
@@ -142,5 +145,5 @@ class ServiceClient:
             time_scale=self.time_scale,
             concurrency=self.spec.poll_concurrency,
             progress=sink,
-            label=label or self.spec.label,
+            label=label,
         )
