@@ -1,0 +1,69 @@
+"""The command line as a new user runs it: the demo, and the sandbox in the foreground."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import pandas as pd
+
+import kit
+
+
+def test_demo_writes_the_table(tmp_path):
+    out = tmp_path / "demo"
+    result = subprocess.run([sys.executable, "-m", "kit", "demo", "-o", str(out), "--speed", "60"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "25 rows (24 completed, 1 failed)" in result.stdout
+    assert "[kit] OutX fetch-profile: 24/24 done" in result.stderr  # progress went to stderr
+    parquet = pd.read_parquet(out / "profiles.parquet")
+    csv = pd.read_csv(out / "profiles.csv")
+    assert len(parquet) == len(csv) == 25
+    assert parquet.loc[0, "name"] == "Bill Gates" and parquet.loc[24, "name"] == "Bill Gates"
+    failed = parquet[parquet["status"] == "failed"]
+    assert list(failed["input"]) == ["ghost-profile-404"] and failed["error"].str.contains("400").all()
+    assert "sbx-" not in result.stdout + result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sandbox_in_the_foreground_serves_another_process():
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "kit", "sandbox", "--port", str(port),
+                             "--speed", "100"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [proc.stdout.readline() for _ in range(4)]
+        key = re.search(r"OUTX_API_KEY=(\S+)", "".join(lines)).group(1)
+
+        async def use():
+            async with kit.OutX(api_key=key, base_url=f"http://127.0.0.1:{port}", time_scale=100) as c:
+                for _ in range(50):  # the server may need a moment to bind
+                    try:
+                        task = await c.fetch_profile("williamhgates")
+                        break
+                    except kit.TransportError:
+                        import asyncio
+                        await asyncio.sleep(0.1)
+                [task] = await c.wait([task], progress=False)
+                return task
+
+        task = kit.run(use())
+        assert task.status is kit.Status.COMPLETED and task.output["name"] == "Bill Gates"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_help_lists_the_commands():
+    result = subprocess.run([sys.executable, "-m", "kit", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "demo" in result.stdout and "sandbox" in result.stdout
