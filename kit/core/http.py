@@ -165,6 +165,23 @@ class HttpEngine:
         retry: RetryPolicy | None = None,
     ) -> Response:
         """Send one request (with the retries the policy and the endpoint allow) and read JSON."""
+        try:
+            return await self._request(endpoint, path_params, params, json_body, retry)
+        except KitError as error:
+            # No aiohttp exception may hang off kit's errors (its request_info holds the headers,
+            # and so the key). Python 3.10 can attach one as implicit context even when kit
+            # raises outside the except block.
+            error.__context__ = error.__cause__ = None
+            raise
+
+    async def _request(
+        self,
+        endpoint: Endpoint,
+        path_params: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        retry: RetryPolicy | None,
+    ) -> Response:
         policy = retry or self.retry
         path = endpoint.url_path(path_params)
         url = self.base_url + path
