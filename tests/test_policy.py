@@ -49,3 +49,16 @@ def test_policies_are_frozen_values():
         kit.RetryPolicy(attempts=0)
     with pytest.raises(ValueError):
         kit.Rate(0)
+
+
+def test_pacer_spaces_requests_and_is_shared_per_key():
+    from kit.core.pacing import Pacer, pacer_for
+
+    pacer = Pacer(kit.Rate(5, 60), time_scale=60)  # 5/min at x60: one slot per ~0.2 s
+    waits = [pacer.reserve() for _ in range(4)]
+    assert waits[0] == 0
+    gaps = [b - a for a, b in zip(waits, waits[1:])]
+    assert all(abs(g - 0.21) < 0.01 for g in gaps)
+    a = pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), 1.0)
+    assert pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), 1.0) is a
+    assert pacer_for("Agora", "fp2", "create", kit.Rate(5, 60), 1.0) is not a

@@ -71,10 +71,12 @@ class ServiceClient:
             service=spec.label,
             base_url=self.base_url,
             auth_headers=self._auth_headers,
+            key_fingerprint=self._key.fingerprint,
             errors=self.errors,
             retry=retry or spec.retry,
             timeout=http_timeout or DEFAULT_TIMEOUT,
             max_connections=max_connections or spec.max_connections,
+            time_scale=self.time_scale,
         )
 
     # -- identity ---------------------------------------------------------------------------

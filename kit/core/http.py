@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
 from .errors import KitError, ServiceError, TransportError, error_for_status
+from .pacing import Pacer, pacer_for
 from .policy import RETRY_STATUSES, Rate, RetryPolicy, parse_retry_after
 
 log = logging.getLogger("kit.http")
@@ -105,12 +105,16 @@ class HttpEngine:
         service: str,
         base_url: str,
         auth_headers: Callable[[], dict[str, str]],
+        key_fingerprint: str,
         errors: ErrorReader,
         retry: RetryPolicy,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         max_connections: int = 20,
+        time_scale: float = 1.0,
     ) -> None:
         self.service = service
+        self.key_fingerprint = key_fingerprint
+        self.time_scale = time_scale
         self.base_url = base_url
         self._auth_headers = auth_headers
         self._errors = errors
@@ -118,7 +122,6 @@ class HttpEngine:
         self.timeout = timeout
         self.max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
-        self._limiters: dict[str, AsyncLimiter] = {}
         # What this client asked and was answered, by endpoint name and status: for tests, the
         # benchmark and anyone curious about how many requests a batch cost.
         self.stats: Counter[tuple[str, int]] = Counter()
@@ -144,15 +147,11 @@ class HttpEngine:
             await session.close()
 
     # -- pacing --------------------------------------------------------------------------
-    def _limiter(self, endpoint: Endpoint) -> AsyncLimiter | None:
+    def _pacer(self, endpoint: Endpoint) -> Pacer | None:
         if endpoint.rate is None:
             return None
-        key = endpoint.bucket or endpoint.name
-        limiter = self._limiters.get(key)
-        if limiter is None:
-            limiter = AsyncLimiter(endpoint.rate.count, endpoint.rate.period)
-            self._limiters[key] = limiter
-        return limiter
+        return pacer_for(self.service, self.key_fingerprint, endpoint.bucket or endpoint.name,
+                         endpoint.rate, self.time_scale)
 
     # -- requests ------------------------------------------------------------------------
     async def request(
@@ -196,7 +195,9 @@ class HttpEngine:
                 raise failure
             if retry_after is not None and retry_after > policy.max_retry_after:
                 raise failure
-            delay = policy.delay(attempt, retry_after)
+            # Retry-After is in the service's seconds (the sandbox's run faster).
+            delay = policy.delay(attempt, None if retry_after is None else
+                                 retry_after / self.time_scale)
             log.debug(
                 "%s %s: %s; retry %d/%d in %.2fs",
                 endpoint.method, path, failure.message, attempt, policy.attempts - 1, delay,
@@ -211,9 +212,9 @@ class HttpEngine:
         params: Mapping[str, Any] | None,
         json_body: Any,
     ) -> Response:
-        limiter = self._limiter(endpoint)
-        if limiter is not None:
-            await limiter.acquire()
+        pacer = self._pacer(endpoint)
+        if pacer is not None:
+            await pacer.wait()
         session = self._get_session()
         headers = self._auth_headers()
         started = time.perf_counter()
