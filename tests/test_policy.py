@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -57,7 +58,7 @@ def test_pacer_spaces_requests_and_is_shared_per_key():
     pacer = Pacer(kit.Rate(5, 60), time_scale=60)  # 5/min at x60: one slot per ~0.2 s
     waits = [pacer.reserve() for _ in range(4)]
     assert waits[0] == 0
-    gaps = [b - a for a, b in zip(waits, waits[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(waits)]
     assert all(abs(g - 0.21) < 0.01 for g in gaps)
     a = pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), 1.0)
     assert pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), 1.0) is a

@@ -13,7 +13,7 @@ import itertools
 import logging
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .errors import AuthenticationError, KitError, NotFound, PaymentRequired, PermissionDenied
@@ -26,6 +26,10 @@ log = logging.getLogger("kit.poller")
 WHOLE_CALL_ERRORS = (AuthenticationError, PermissionDenied, PaymentRequired)
 
 Refresh = Callable[[Task], Awaitable[None]]
+# A bulk read: given the due tasks and every open task, update as many as one request (or a few)
+# can, and return the due tasks whose state it established (the others get a read of their own).
+BulkRefresh = Callable[[Sequence[Task], Sequence[Task]], Awaitable[Iterable[Task]]]
+Schedule = PollSchedule | Callable[[Task], PollSchedule]
 
 
 @dataclass
@@ -64,8 +68,10 @@ async def wait_for(
     tasks: Sequence[Task],
     *,
     refresh: Refresh,
-    schedule: PollSchedule,
+    schedule: Schedule,
     timeout: float | None,
+    bulk: BulkRefresh | None = None,
+    bulk_min: int = 2,
     time_scale: float = 1.0,
     concurrency: int = 16,
     progress: ProgressSink | None = None,
@@ -77,6 +83,11 @@ async def wait_for(
 
     ``timeout`` and the schedule are in the service's seconds; both are divided by ``time_scale``
     (the sandbox's ``speed``; 1 for a real service).
+
+    ``schedule`` is one :class:`PollSchedule` or a function giving each task its own (a fast
+    search and a research task want very different intervals).  With ``bulk``, whenever at least
+    ``bulk_min`` tasks are due they are read together (Linkup's task list, Agora's account list)
+    and only the tasks the bulk read could not establish are read one by one.
 
     Returns ``tasks`` (the same objects, updated).  One task's failure never raises: it becomes
     that task's ``status``/``error``.  Errors about the whole call (bad key, no permission,
@@ -91,12 +102,21 @@ async def wait_for(
     reads: dict[int, int] = {}
     heap: list[tuple[float, int, Task]] = []
     seen: set[int] = set()
+    def plan(task: Task) -> PollSchedule:
+        return schedule(task) if callable(schedule) else schedule
+
+    def push(task: Task) -> None:
+        due = loop.time() + plan(task).delay(reads[id(task)]) / scale
+        heapq.heappush(heap, (due, next(order), task))
+
+    open_tasks: list[Task] = []
     for task in tasks:
         if id(task) in seen or task.done or task.id is None:
             continue
         seen.add(id(task))
         reads[id(task)] = 0
-        heapq.heappush(heap, (started + schedule.delay(0) / scale, next(order), task))
+        open_tasks.append(task)
+        push(task)
 
     semaphore = asyncio.Semaphore(concurrency)
     wake = asyncio.Event()
@@ -129,19 +149,50 @@ async def wait_for(
             if on_update is not None:
                 on_update(task)
             if not task.done and not fatal:
-                due = loop.time() + schedule.delay(reads[id(task)]) / scale
-                heapq.heappush(heap, (due, next(order), task))
+                push(task)
             wake.set()
+
+    async def read_many(due: list[Task]) -> None:
+        established: set[int] = set()
+        try:
+            still_open = [t for t in open_tasks if not t.done]
+            established = {id(t) for t in await bulk(due, still_open)}  # type: ignore[misc]
+        except WHOLE_CALL_ERRORS as exc:
+            fatal.append(exc)
+            return
+        except KitError as exc:
+            log.info("bulk status read failed, reading tasks one by one: %s", exc.message)
+        finally:
+            wake.set()
+        for task in due:
+            if id(task) in established:
+                reads[id(task)] += 1
+                if on_update is not None:
+                    on_update(task)
+                if not task.done:
+                    push(task)
+            else:
+                launch(read(task))
+
+    def launch(coro: Awaitable[None]) -> None:
+        job = asyncio.ensure_future(coro)
+        inflight.add(job)
+        job.add_done_callback(inflight.discard)
 
     emit()
     try:
         while heap or inflight:
             now = loop.time()
+            due: list[Task] = []
             while heap and heap[0][0] <= now and heap[0][0] <= deadline:
                 _, _, task = heapq.heappop(heap)
-                job = asyncio.ensure_future(read(task))
-                inflight.add(job)
-                job.add_done_callback(inflight.discard)
+                if not task.done:  # a bulk read may have finished it meanwhile
+                    due.append(task)
+            if bulk is not None and len(due) >= bulk_min:
+                launch(read_many(due))
+            else:
+                for task in due:
+                    launch(read(task))
             if fatal:
                 break
             if not heap and not inflight:
