@@ -25,15 +25,19 @@ from .core.task import Status, Task
 from .export import export
 from .helpers import posts, profiles, to_frame
 from .sandbox import Sandbox
+from .services.agora import Agora
+from .services.linkup import Linkup
 from .services.outx import OutX
 from .sync import run
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agora",
     "AuthenticationError",
     "InvalidRequest",
     "KitError",
+    "Linkup",
     "NotFound",
     "OutX",
     "PaymentRequired",

@@ -12,7 +12,7 @@ import aiohttp
 from .config import resolve
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
 from .policy import PollSchedule, RetryPolicy
-from .poller import ProgressSink, wait_for
+from .poller import BulkRefresh, ProgressSink, wait_for
 from .secrets import Secret
 from .task import Task
 
@@ -65,6 +65,7 @@ class ServiceClient:
         self.base_url = settings.base_url
         self.time_scale = settings.time_scale
         self.schedule = poll or spec.schedule
+        self._poll_override = poll
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
         self.http = HttpEngine(
@@ -110,6 +111,16 @@ class ServiceClient:
     async def _refresh(self, task: Task) -> None:  # pragma: no cover - each service sets its own
         raise NotImplementedError
 
+    # A service that can read many tasks in one request sets this (see kit.core.poller).
+    _bulk_refresh: BulkRefresh | None = None
+
+    def _schedule_for(self, task: Task) -> PollSchedule:
+        """When to read ``task`` again; services with task types of different speeds override."""
+        return self.schedule
+
+    def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
+        return self.schedule.timeout
+
     async def wait(
         self,
         tasks: Iterable[Task],
@@ -120,7 +131,8 @@ class ServiceClient:
     ) -> list[Task]:
         """Poll until every task is final or ``timeout`` seconds pass; return the tasks.
 
-        ``timeout=None`` uses the service's default (OutX: 180 s, as its docs advise);
+        ``timeout=None`` uses the service's default (OutX: 180 s, as its docs advise; Linkup:
+        10 min, an hour with research tasks; Agora: an hour);
         ``math.inf`` waits without limit.  One task's failure never raises: it is that task's
         ``status`` and ``error``.  ``progress``: ``None`` shows a widget in a notebook and a text
         line elsewhere, ``False`` shows nothing, or pass your own sink.
@@ -132,7 +144,7 @@ class ServiceClient:
             if not isinstance(t, Task):
                 raise TypeError(f"wait() takes kit.Task objects, got {type(t).__name__}")
         if timeout is None:
-            timeout = self.schedule.timeout
+            timeout = self._default_timeout(task_list)
         if timeout is not None and not math.isinf(timeout) and timeout < 0:
             raise ValueError("timeout must be positive (or None for the default, math.inf for none)")
         if label is None:
@@ -142,7 +154,8 @@ class ServiceClient:
         return await wait_for(
             task_list,
             refresh=self._refresh,
-            schedule=self.schedule,
+            schedule=self._poll_override or self._schedule_for,
+            bulk=self._bulk_refresh,
             timeout=timeout,
             time_scale=self.time_scale,
             concurrency=self.spec.poll_concurrency,

@@ -18,10 +18,18 @@ from aiohttp import web
 
 from ..core.config import Target, push_target, remove_target
 from ..core.secrets import Secret
+from .agora import AgoraAccount, AgoraConfig, AgoraSandbox
 from .app import RequestLog, build_app
 from .clock import Clock
 from .faults import Faults
+from .linkup import LinkupAccount, LinkupConfig, LinkupSandbox
 from .outx import OutXConfig, OutXSandbox, Team, triangular
+
+TEAMS = {
+    "outx": ("acme", "globex", "no-extension", "no-admin"),
+    "linkup": ("acme", "globex", "low-credits", "over-budget"),
+    "agora": ("acme", "globex", "broke"),
+}
 
 __all__ = ["Sandbox"]
 
@@ -31,9 +39,11 @@ class Sandbox:
 
     ``with kit.Sandbox(speed=60) as sb: df = kit.profiles([...])``
 
-    Teams (OutX): ``"acme"`` (the default key, extension running), ``"globex"`` (another team),
-    ``"no-extension"`` (no member runs the Chrome extension: 403), ``"no-admin"`` (like and
-    comment answer 404).  Keys are random per sandbox; ``api_key(service, team)`` gives them.
+    Accounts per service (``"acme"`` is the default key everywhere; ``"globex"`` another team):
+    OutX ``"no-extension"`` (no member runs the Chrome extension: 403) and ``"no-admin"`` (like
+    and comment answer 404); Linkup ``"low-credits"`` (5 tasks' worth) and ``"over-budget"``;
+    Agora ``"broke"`` (no credits).  Keys are random per sandbox: ``api_key(service, team)``.
+    ``clock.advance(seconds)`` moves service time forward (expiry without waiting a day).
     """
 
     def __init__(
@@ -47,6 +57,11 @@ class Sandbox:
         outx_delay: tuple[float, float, float] | Any = (10.0, 20.0, 60.0),
         outx_reject: Iterable[str] = (),
         outx_stuck: Iterable[str] = (),
+        linkup_fail: Iterable[str] = (),
+        linkup_queue_limit: int = 500,
+        agora_delay: tuple[float, float, float] = (120.0, 300.0, 900.0),
+        agora_stuck: Iterable[str] = (),
+        agora_credits: int = 100,
     ) -> None:
         self.clock = Clock(speed)
         self.seed = seed
@@ -54,15 +69,30 @@ class Sandbox:
         self.activate = activate
         self.faults = Faults(seed)
         self.log = RequestLog()
-        self._keys = {name: f"sbx-{name}-{secrets.token_hex(12)}"
-                      for name in ("acme", "globex", "no-extension", "no-admin")}
-        teams = [Team("acme", self._keys["acme"]), Team("globex", self._keys["globex"]),
-                 Team("no-extension", self._keys["no-extension"], extension=False),
-                 Team("no-admin", self._keys["no-admin"], admin=False)]
+        self._keys = {(service, team): f"sbx-{service}-{team}-{secrets.token_hex(12)}"
+                      for service, teams in TEAMS.items() for team in teams}
+        outx_key = {team: self._keys[("outx", team)] for team in TEAMS["outx"]}
+        teams = [Team("acme", outx_key["acme"]), Team("globex", outx_key["globex"]),
+                 Team("no-extension", outx_key["no-extension"], extension=False),
+                 Team("no-admin", outx_key["no-admin"], admin=False)]
         delay = triangular(*outx_delay) if isinstance(outx_delay, tuple) else outx_delay
         self.outx = OutXSandbox(self.clock, teams,
                                 OutXConfig(delay=delay, reject=set(outx_reject),
                                            stuck=set(outx_stuck)), seed)
+        linkup_key = {team: self._keys[("linkup", team)] for team in TEAMS["linkup"]}
+        self.linkup = LinkupSandbox(
+            self.clock,
+            [LinkupAccount("acme", linkup_key["acme"]), LinkupAccount("globex", linkup_key["globex"]),
+             LinkupAccount("low-credits", linkup_key["low-credits"], credits=5),
+             LinkupAccount("over-budget", linkup_key["over-budget"], budget_exceeded=True)],
+            LinkupConfig(queue_limit=linkup_queue_limit, fail=set(linkup_fail)), seed)
+        agora_key = {team: self._keys[("agora", team)] for team in TEAMS["agora"]}
+        self.agora = AgoraSandbox(
+            self.clock,
+            [AgoraAccount("acme", agora_key["acme"], credits=agora_credits),
+             AgoraAccount("globex", agora_key["globex"]),
+             AgoraAccount("broke", agora_key["broke"], credits=0)],
+            AgoraConfig(delay=agora_delay, stuck=set(agora_stuck)), seed)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -75,12 +105,14 @@ class Sandbox:
 
     def api_key(self, service: str = "outx", team: str = "acme") -> str:
         """The sandbox key of ``team`` for ``service`` (sandbox keys open nothing real)."""
-        if service != "outx":
-            raise KeyError(f"the sandbox has no service {service!r}")
-        return self._keys[team]
+        try:
+            return self._keys[(service, team)]
+        except KeyError:
+            raise KeyError(f"the sandbox has no {service!r} account {team!r}; it has "
+                           f"{TEAMS.get(service)}") from None
 
     def app(self) -> web.Application:
-        return build_app([self.outx], self.faults, self.log)
+        return build_app([self.outx, self.linkup, self.agora], self.faults, self.log)
 
     # -- lifetime --------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -113,7 +145,8 @@ class Sandbox:
             self._thread = None
             raise failure[0]
         if self.activate:
-            self._target = Target(self.url, {"outx": Secret(self._keys["acme"])}, self.speed)
+            keys = {service: Secret(self._keys[(service, "acme")]) for service in TEAMS}
+            self._target = Target(self.url, keys, self.speed)
             push_target(self._target)
         return self
 

@@ -12,10 +12,15 @@ class Clock:
         self.speed = float(speed)
         self._start_mono = time.monotonic()
         self._start_wall = time.time()
+        self._offset = 0.0
 
     def now(self) -> float:
         """Service seconds since the sandbox started."""
-        return (time.monotonic() - self._start_mono) * self.speed
+        return (time.monotonic() - self._start_mono) * self.speed + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Jump service time forward (a day of expiry in an instant)."""
+        self._offset += seconds
 
     def epoch(self, at: float | None = None) -> float:
         """Unix time, in service time, of ``at`` (default: now)."""

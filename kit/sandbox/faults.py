@@ -82,13 +82,22 @@ class Faults:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _body(request: web.Request, message: str, code: str) -> dict:
+    """An error body in the shape of the service the path belongs to."""
+    if request.path.startswith("/v1/tasks"):
+        return {"error": {"code": code, "message": message, "details": []}}
+    if request.path.startswith("/v1/market"):
+        return {"detail": message}
+    return {"success": False, "error": message}
+
+
 def fault_response(rule: FaultRule, request: web.Request) -> web.StreamResponse:
     if rule.kind == "429":
         headers = {}
         if rule.retry_after is not None:
             headers["Retry-After"] = f"{rule.retry_after:g}"
-        return web.json_response({"success": False, "error": "Too many requests"}, status=429,
-                                 headers=headers)
+        return web.json_response(_body(request, "Too many requests", "TOO_MANY_REQUESTS"),
+                                 status=429, headers=headers)
     if rule.kind == "html":
         body = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>"
                 "502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>")
@@ -96,7 +105,7 @@ def fault_response(rule: FaultRule, request: web.Request) -> web.StreamResponse:
     if rule.kind == "bad_json":
         return web.Response(text='{"success": true, "data": {"id": ', status=200,
                             content_type="application/json")
-    return web.json_response({"success": False, "error": "Internal server error"},
+    return web.json_response(_body(request, "Internal server error", "INTERNAL_ERROR"),
                              status=rule.status)
 
 

@@ -1,0 +1,257 @@
+"""Agora marketplace: deep dives on token contracts, paid in credits, delivered as report links.
+
+A task is created in status "1" and does nothing until confirmed (which spends a credit); deep
+dives then take about five minutes, sometimes hours; unfinished tasks expire (default 24 h) and
+are refunded.  Status reads are limited to one request per second per key.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ..core.client import ServiceClient, ServiceSpec
+from ..core.errors import InvalidRequest, KitError, PaymentRequired, ServiceError
+from ..core.http import Endpoint, ErrorReader
+from ..core.policy import PollSchedule, Rate, RetryPolicy
+from ..core.task import Status, Task, utcnow
+
+SPEC = ServiceSpec(
+    name="agora",
+    label="Agora",
+    origin="https://api.agoraagent.io",
+    # Deep dives take ~5 min and may take hours: look after a minute, then every 30 s growing
+    # to 5 min; stop waiting after an hour (the task goes on; kit.resume() picks it up).
+    schedule=PollSchedule(interval=30.0, first=60.0, growth=1.25, max_interval=300.0,
+                          timeout=3600.0),
+    retry=RetryPolicy(attempts=5, base_delay=1.0, max_delay=30.0),
+    poll_concurrency=4,
+)
+
+PER_MINUTE_5 = Rate(5, 60.0)
+PER_MINUTE_10 = Rate(10, 60.0)
+
+SERVICES = Endpoint("services", "GET", "/v1/market/services", rate=Rate(1, 1.0))
+OPEN_TASKS = Endpoint("open-tasks", "GET", "/v1/market/tasks/open", rate=PER_MINUTE_10)
+ACCOUNT_TASKS = Endpoint("account-tasks", "GET", "/v1/market/tasks/account", rate=PER_MINUTE_10)
+DEEP_DIVE = Endpoint("agent-deep-dive", "POST", "/v1/market/newtask/agent-deep-dive",
+                     creates=True, rate=PER_MINUTE_5)
+SUGGEST = Endpoint("other", "POST", "/v1/market/newtask/other", creates=True, rate=PER_MINUTE_5)
+CONFIRM = Endpoint("confirm-task", "POST", "/v1/market/confirmtask/{task_id}", creates=True,
+                   rate=PER_MINUTE_5)
+CHECK_STATUS = Endpoint("check-status", "GET", "/v1/market/tasks/checkstatus/bytaskid/{task_id}",
+                        rate=Rate(1, 1.0))
+PURCHASE = Endpoint("purchase-credits", "POST", "/v1/market/credits/purchase", creates=True,
+                    rate=PER_MINUTE_5)
+CREDITS = Endpoint("check-credits", "GET", "/v1/market/credits/check", rate=PER_MINUTE_5)
+INVOICES = Endpoint("invoices", "GET", "/v1/market/invoices", rate=Rate(1, 1.0))
+
+STATUS_MAP = {"1": Status.PENDING, "2": Status.RUNNING, "3": Status.COMPLETED, "4": Status.EXPIRED}
+MEANING = {"1": "awaiting confirmation", "2": "confirmed, in progress", "3": "completed",
+           "4": "expired or canceled (refunded)"}
+
+_EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")  # Solana mints
+_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+_TASK_ID = re.compile(r"^[a-z]{8}$")
+
+
+def _bad(message: str) -> InvalidRequest:
+    return InvalidRequest(f"Agora: {message}", service="Agora")
+
+
+def check_contract(value: Any) -> str:
+    if not isinstance(value, str) or not (_EVM.match(value.strip()) or _BASE58.match(value.strip())):
+        raise _bad(f"{value!r} is not a token contract address (0x followed by 40 hex digits, "
+                   "or a base58 Solana address).")
+    return value.strip()
+
+
+def check_handle(value: Any) -> str | None:
+    if value is None:
+        return None
+    handle = value.strip().lstrip("@") if isinstance(value, str) else value
+    if not isinstance(handle, str) or not _HANDLE.match(handle):
+        raise _bad(f"x_handle {value!r} is not an X handle (1-15 letters, digits or _).")
+    return handle
+
+
+def check_task_id(value: Any) -> str:
+    if not isinstance(value, str) or not _TASK_ID.match(value.strip()):
+        raise _bad(f"{value!r} is not an Agora task id (8 lowercase letters).")
+    return value.strip()
+
+
+class AgoraErrors(ErrorReader):
+    def error(self, endpoint: Endpoint, status: int, message: str, code: str | None,
+              service: str) -> KitError:
+        if status == 402 or (status == 400 and "credit" in message.lower()):
+            return PaymentRequired(
+                f"Agora {endpoint.name}: HTTP {status}: {message}. Buy credits with "
+                "Agora.purchase_credits(quantity, payor_wallet) and pay the invoice.",
+                status=status, code=code, service=service)
+        return super().error(endpoint, status, message, code, service)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(value), timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
+    """Update ``task`` from an Agora task object; past expiry and not completed is EXPIRED."""
+    service_status = str(data.get("status") or "")
+    task.service_status = service_status
+    task.status = STATUS_MAP.get(service_status, Status.PENDING)
+    task.updated_at = _timestamp(data.get("last_updated")) or utcnow()
+    task.output = {k: data.get(k) for k in ("deliverable", "message", "start_time", "last_updated",
+                                            "expiration_time") if k in data}
+    expires = data.get("expiration_time")
+    now = time.time() if now is None else now
+    if task.status is Status.COMPLETED:
+        task.error = None
+    elif task.status is Status.EXPIRED:
+        task.error = "Agora: the task expired or was canceled; its credit is refunded"
+    elif isinstance(expires, (int, float)) and expires < now:
+        task.status = Status.EXPIRED
+        task.error = f"Agora: expired at {_timestamp(expires):%Y-%m-%d %H:%M} UTC without a deliverable"
+    elif service_status == "1":
+        task.error = "awaiting confirmation: confirm_task() spends a credit and starts the work"
+
+
+def to_task(data: dict[str, Any], kind: str | None = None, now: float | None = None) -> Task:
+    task_id = data.get("task_id")
+    if not isinstance(task_id, str):
+        raise ServiceError(f"Agora: a task object without task_id ({data!r:.200})", service="Agora")
+    task = Task(service="agora", id=task_id, kind=kind or str(data.get("service") or "unknown"),
+                input={k: data.get(k) for k in ("contract_address", "x_handle", "description")
+                       if data.get(k) is not None},
+                created_at=_timestamp(data.get("start_time")) or utcnow())
+    apply(task, data, now)
+    return task
+
+
+class Agora(ServiceClient):
+    """Async client of the Agora marketplace (``X-API-Key`` from ``AGORA_API_KEY``).
+
+    Every endpoint is paced to its published limit for this key (status checks one per second,
+    creates and confirms five per minute, task lists ten per minute), shared by every client of
+    the key in this process, so kit never triggers Agora's 429s.
+    """
+
+    spec = SPEC
+    errors = AgoraErrors()
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"X-API-Key": self._key.reveal()}
+
+    def _now(self) -> float:
+        """Unix time as the service counts it (the sandbox's clock may run faster)."""
+        return time.time()
+
+    async def services(self) -> list[dict[str, Any]]:
+        """The marketplace's services and what they cost."""
+        return list(await self._call(SERVICES) or [])
+
+    async def open_tasks(self) -> list[Task]:
+        """All users' tasks still awaiting confirmation (10 requests/minute)."""
+        return [to_task(d, now=self._now()) for d in await self._call(OPEN_TASKS) or []]
+
+    async def account_tasks(self) -> list[Task]:
+        """This key's tasks (10 requests/minute)."""
+        return [to_task(d, now=self._now()) for d in await self._call(ACCOUNT_TASKS) or []]
+
+    async def deep_dive(self, contract_address: str, x_handle: str | None = None,
+                        expiration: int | None = None) -> Task:
+        """Create a deep-dive task (status "1": not started, not paid until confirmed).
+
+        ``expiration``: hours (24-72) after which an unfinished task expires and is refunded.
+        """
+        body: dict[str, Any] = {"contract_address": check_contract(contract_address)}
+        handle = check_handle(x_handle)
+        if handle:
+            body["x_handle"] = handle
+        if expiration is not None:
+            if isinstance(expiration, bool) or not isinstance(expiration, int) or not (
+                    24 <= expiration <= 72):
+                raise _bad(f"expiration must be a whole number of hours from 24 to 72, got "
+                           f"{expiration!r}.")
+            body["expiration"] = expiration
+        data = await self._call(DEEP_DIVE, json_body=body)
+        task = to_task(data, "agent-deep-dive", now=self._now())
+        task.input = {"contract_address": body["contract_address"], "x_handle": handle,
+                      **({"expiration": expiration} if expiration else {})}
+        return task
+
+    async def suggest_service(self, description: str) -> Task:
+        """Suggest a new kind of service to the marketplace (an "other" task)."""
+        if not isinstance(description, str) or not description.strip():
+            raise _bad("suggest_service needs a non-empty description.")
+        data = await self._call(SUGGEST, json_body={"description": description.strip()})
+        return to_task(data, "other", now=self._now())
+
+    async def confirm_task(self, task_id: str | Task) -> Task:
+        """Confirm a task: **spends one credit** and starts the work.  Never repeated by kit."""
+        source = task_id if isinstance(task_id, Task) else None
+        tid = check_task_id(source.id if source else task_id)
+        data = await self._call(CONFIRM, path_params={"task_id": tid})
+        confirmed = to_task(data, source.kind if source else None, now=self._now())
+        if source is not None:
+            apply(source, data, self._now())
+            return source
+        return confirmed
+
+    async def get_task(self, task_id: str) -> Task:
+        data = await self._call(CHECK_STATUS, path_params={"task_id": check_task_id(task_id)})
+        return to_task(data, now=self._now())
+
+    async def credits(self) -> int:
+        """Credits left on this key."""
+        value = await self._call(CREDITS)
+        if isinstance(value, dict):
+            value = value.get("credits")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ServiceError(f"Agora check-credits: not a number: {value!r:.80}",
+                               service="Agora") from None
+
+    async def purchase_credits(self, quantity: int, payor_wallet: str) -> dict[str, Any]:
+        """Ask for an invoice for ``quantity`` credits, paid from ``payor_wallet`` (on Base).
+
+        Returns the invoice.  **Payment happens outside kit**: send ``payment_amount`` of
+        ``payment_token`` to ``to_wallet`` before ``expiration_time`` (one hour); the credits
+        arrive once Agora sees the payment.
+        """
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise _bad(f"quantity must be a positive whole number of credits, got {quantity!r}.")
+        if not isinstance(payor_wallet, str) or not _EVM.match(payor_wallet.strip()):
+            raise _bad(f"payor_wallet {payor_wallet!r} is not a wallet address (0x + 40 hex).")
+        return dict(await self._call(PURCHASE, json_body={"credit_quantity": quantity,
+                                                          "payor_wallet": payor_wallet.strip()}))
+
+    async def invoices(self) -> list[dict[str, Any]]:
+        return list(await self._call(INVOICES) or [])
+
+    async def _refresh(self, task: Task) -> None:
+        data = await self._call(CHECK_STATUS, path_params={"task_id": task.id})
+        apply(task, data, self._now())
+
+    async def _refresh_many(self, due: Sequence[Task], open_tasks: Sequence[Task]) -> list[Task]:
+        """One account-list read establishes every task of this key it lists."""
+        now = self._now()
+        by_id = {t.id: t for t in open_tasks}
+        listed = set()
+        for data in await self._call(ACCOUNT_TASKS) or []:
+            task = by_id.get(data.get("task_id"))
+            if task is not None:
+                apply(task, data, now)
+                listed.add(task.id)
+        return [t for t in due if t.id in listed]
+
+    _bulk_refresh = _refresh_many

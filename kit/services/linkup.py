@@ -1,0 +1,423 @@
+"""Linkup tasks: search, fetch and research tasks, created up to 100 per POST, read singly or in bulk.
+
+Public figures: search fast ≈1 s, standard 1-3 s, deep 5-30 s; research 2-20 min.  Each task is
+billed like the synchronous call, so a duplicate submission costs real money.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ..core.client import ServiceClient, ServiceSpec
+from ..core.errors import InvalidRequest, KitError, PaymentRequired, RateLimited, ServiceError
+from ..core.http import Endpoint, ErrorReader
+from ..core.policy import PollSchedule, Rate, RetryPolicy
+from ..core.task import Status, Task, utcnow
+
+SPEC = ServiceSpec(
+    name="linkup",
+    label="Linkup",
+    origin="https://api.linkup.so",
+    schedule=PollSchedule(interval=2.0, first=1.0, timeout=600.0),
+    retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
+)
+
+MAX_BATCH = 100  # tasks per POST /v1/tasks
+
+CREATE = Endpoint("create-tasks", "POST", "/v1/tasks", creates=True, rate=Rate(5, 1.0))
+GET_TASK = Endpoint("get-task", "GET", "/v1/tasks/{task_id}", rate=Rate(20, 1.0), bucket="read")
+LIST_TASKS = Endpoint("list-tasks", "GET", "/v1/tasks", rate=Rate(20, 1.0), bucket="read")
+
+STATUS_MAP = {
+    "pending": Status.PENDING,
+    "processing": Status.RUNNING,
+    "completed": Status.COMPLETED,
+    "failed": Status.FAILED,
+}
+
+# How long each kind of task takes, hence when to look (service seconds).
+SCHEDULES = {
+    ("search", "fast"): PollSchedule(interval=1.0, first=1.0),
+    ("search", "standard"): PollSchedule(interval=1.0, first=1.5),
+    ("search", "deep"): PollSchedule(interval=3.0, first=5.0, growth=1.2, max_interval=10.0),
+    ("fetch", None): PollSchedule(interval=1.0, first=1.5, growth=1.2, max_interval=5.0),
+    ("research", None): PollSchedule(interval=15.0, first=60.0, growth=1.2, max_interval=60.0),
+}
+TIMEOUTS = {"search": 600.0, "fetch": 600.0, "research": 3600.0}
+
+# 429 codes: which mean "slow down" and which "stop, tell the user".
+RETRY_CODES = {"TOO_MANY_REQUESTS"}
+QUEUE_FULL = "TASKS_QUEUE_LIMIT_EXCEEDED"
+PAYMENT_CODES = {"INSUFFICIENT_FUNDS_CREDITS", "EXCEED_BUDGET_LIMIT"}
+
+# Pythonic keyword -> the service's field, per task type.
+PARAMS: dict[str, dict[str, str]] = {
+    "search": {
+        "q": "q", "depth": "depth", "output_type": "outputType",
+        "structured_output_schema": "structuredOutputSchema", "include_images": "includeImages",
+        "include_domains": "includeDomains", "exclude_domains": "excludeDomains",
+        "from_date": "fromDate", "to_date": "toDate", "max_results": "maxResults",
+        "include_inline_citations": "includeInlineCitations", "include_sources": "includeSources",
+    },
+    "fetch": {
+        "url": "url", "render_js": "renderJs", "include_raw_html": "includeRawHtml",
+        "include_raw_content": "includeRawContent", "extract_images": "extractImages",
+        "mode": "mode",
+    },
+    "research": {
+        "q": "q", "output_type": "outputType", "structured_output_schema": "structuredOutputSchema",
+        "mode": "mode", "reasoning_depth": "reasoningDepth", "from_date": "fromDate",
+        "to_date": "toDate", "include_domains": "includeDomains", "exclude_domains": "excludeDomains",
+    },
+}
+REQUIRED = {"search": "q", "fetch": "url", "research": "q"}
+CHOICES = {
+    ("search", "depth"): ("fast", "standard", "deep"),
+    ("search", "outputType"): ("searchResults", "sourcedAnswer", "structured"),
+    ("research", "outputType"): ("sourcedAnswer", "structured"),
+    ("research", "mode"): ("answer", "auto", "investigate", "research"),
+    ("research", "reasoningDepth"): ("S", "M", "L", "XL"),
+    ("fetch", "mode"): ("standard", "pro"),
+}
+BOOLEANS = {"includeImages", "includeInlineCitations", "includeSources", "renderJs",
+            "includeRawHtml", "includeRawContent", "extractImages"}
+DOMAIN_LISTS = {"includeDomains", "excludeDomains"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _bad(message: str) -> InvalidRequest:
+    return InvalidRequest(f"Linkup: {message}", service="Linkup")
+
+
+def build_input(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``params`` (pythonic or camelCase names) and return the service's ``input``."""
+    if kind not in PARAMS:
+        raise _bad(f"unknown task type {kind!r}; use 'search', 'fetch' or 'research'.")
+    names = PARAMS[kind]
+    camel = set(names.values())
+    body: dict[str, Any] = {}
+    for key, value in params.items():
+        field_name = names.get(key) or (key if key in camel else None)
+        if field_name is None:
+            close = difflib.get_close_matches(key, list(names), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise _bad(f"{kind} does not take {key!r}.{hint} It takes: {', '.join(names)}.")
+        if value is None:
+            continue
+        body[field_name] = _check(kind, field_name, value)
+    required = REQUIRED[kind]
+    if not isinstance(body.get(required), str) or not body[required].strip():
+        raise _bad(f"{kind} needs {required!r} as a non-empty string, got "
+                   f"{params.get(required)!r}.")
+    if kind == "fetch" and not re.match(r"^https?://[^\s/]+\.[^\s]+", body["url"]):
+        raise _bad(f"{body['url']!r} is not an http(s) URL to fetch.")
+    structured = body.get("outputType") == "structured"
+    if structured and "structuredOutputSchema" not in body:
+        raise _bad("output_type='structured' needs structured_output_schema= (a JSON schema "
+                   "as a dict or a JSON string).")
+    if "structuredOutputSchema" in body and not structured:
+        raise _bad("structured_output_schema is only used with output_type='structured'.")
+    if "fromDate" in body and "toDate" in body and body["fromDate"] > body["toDate"]:
+        raise _bad(f"from_date {body['fromDate']} is after to_date {body['toDate']}.")
+    return body
+
+
+def _check(kind: str, name: str, value: Any) -> Any:
+    choices = CHOICES.get((kind, name))
+    if choices is not None:
+        if value not in choices:
+            raise _bad(f"{name}={value!r} is not one of {', '.join(choices)}.")
+        return value
+    if name in ("fromDate", "toDate"):
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, str) and _DATE.match(value):
+            try:
+                date.fromisoformat(value)
+                return value
+            except ValueError:
+                pass
+        raise _bad(f"{name}={value!r} is not a date: use 'YYYY-MM-DD' or datetime.date.")
+    if name == "structuredOutputSchema":
+        if isinstance(value, Mapping):
+            return json.dumps(value)
+        if isinstance(value, str):
+            try:
+                json.loads(value)
+                return value
+            except ValueError:
+                pass
+        raise _bad("structured_output_schema must be a JSON schema: a dict or a JSON string.")
+    if name in BOOLEANS:
+        if not isinstance(value, bool):
+            raise _bad(f"{name} must be True or False, got {value!r}.")
+        return value
+    if name in DOMAIN_LISTS:
+        if isinstance(value, str):
+            value = [value]
+        if not all(isinstance(v, str) and v for v in value):
+            raise _bad(f"{name} must be a list of domain names.")
+        return list(value)
+    if name == "maxResults":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _bad(f"maxResults must be a positive integer, got {value!r}.")
+        return value
+    if name in ("q", "url") and not isinstance(value, str):
+        raise _bad(f"{name} must be a string, got {type(value).__name__}.")
+    return value
+
+
+def check_task(spec: Any) -> dict[str, Any]:
+    """One ``{"type", "input"}`` item for :meth:`Linkup.submit`, validated."""
+    if not isinstance(spec, Mapping) or "type" not in spec or "input" not in spec:
+        raise _bad(f"each task is a dict {{'type': 'search'|'fetch'|'research', 'input': {{...}}}}, "
+                   f"got {spec!r:.80}.")
+    if not isinstance(spec["input"], Mapping):
+        raise _bad(f"task input must be a dict, got {type(spec['input']).__name__}.")
+    return {"type": spec["type"], "input": build_input(spec["type"], spec["input"])}
+
+
+class LinkupErrors(ErrorReader):
+    def error(self, endpoint: Endpoint, status: int, message: str, code: str | None,
+              service: str) -> KitError:
+        text = f"Linkup {endpoint.name}: HTTP {status}" + (f" {code}" if code else "") + f": {message}"
+        if code in PAYMENT_CODES:
+            return PaymentRequired(text + " Add credits or raise the budget limit in your Linkup "
+                                   "dashboard.", status=status, code=code, service=service)
+        if code == QUEUE_FULL:
+            return RateLimited(text, status=status, code=code, service=service)
+        return super().error(endpoint, status, message, code, service).__class__(
+            text, status=status, code=code, service=service)
+
+    def describe(self, status: int, body: Any, text: str) -> tuple[str, str | None]:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            message = str(error.get("message") or "")
+            details = error.get("details") or []
+            if details:
+                message += " (" + "; ".join(f"{d.get('field')}: {d.get('message')}"
+                                            for d in details if isinstance(d, dict)) + ")"
+            return message, error.get("code")
+        return super().describe(status, body, text)
+
+    def retryable(self, endpoint: Endpoint, status: int, code: str | None) -> bool:
+        if status == 429:
+            return code in RETRY_CODES or code is None
+        return super().retryable(endpoint, status, code)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def apply(task: Task, data: Mapping[str, Any]) -> None:
+    """Update ``task`` from a Linkup task object."""
+    service_status = str(data.get("status") or "")
+    task.service_status = service_status
+    task.status = STATUS_MAP.get(service_status, Status.PENDING)
+    task.updated_at = _parse_time(data.get("updatedAt")) or utcnow()
+    if task.status is Status.COMPLETED:
+        task.output, task.error = data.get("output"), None
+    elif task.status is Status.FAILED:
+        task.error = str(data.get("error") or "Linkup reported the task as failed")
+
+
+def to_task(data: Mapping[str, Any]) -> Task:
+    task = Task(service="linkup", id=str(data.get("id")), kind=str(data.get("type") or "unknown"),
+                input=dict(data.get("input") or {}),
+                created_at=_parse_time(data.get("createdAt")) or utcnow())
+    apply(task, data)
+    return task
+
+
+@dataclass
+class TaskList:
+    """One page of ``GET /v1/tasks``."""
+
+    tasks: list[Task]
+    page: int
+    page_size: int
+    total: int
+    total_pages: int
+    quota: dict[str, int] = field(default_factory=dict)
+
+
+def schedule_for(task: Task) -> PollSchedule:
+    depth = task.input.get("depth", "standard") if task.kind == "search" else None
+    return SCHEDULES.get((task.kind, depth)) or SCHEDULES[("search", "standard")]
+
+
+class Linkup(ServiceClient):
+    """Async client of Linkup's task API (Bearer key from ``LINKUP_API_KEY``)."""
+
+    spec = SPEC
+    errors = LinkupErrors()
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key.reveal()}"}
+
+    # -- creating --------------------------------------------------------------------------
+    async def submit(self, tasks: Iterable[Mapping[str, Any]], *,
+                     queue_wait: float | None = 600.0) -> list[Task]:
+        """Create any number of tasks (``{"type", "input"}`` each), in POSTs of at most 100.
+
+        Returns the tasks in input order.  Every item is validated before anything is sent.
+        When Linkup's queue is full (``TASKS_QUEUE_LIMIT_EXCEEDED``) kit waits for tasks in
+        flight to finish (up to ``queue_wait`` service seconds), then sends the rest.  When
+        credits or budget run out it raises ``PaymentRequired`` with ``.tasks``: those created.
+        """
+        items = [check_task(t) for t in tasks]
+        if not items:
+            raise _bad("submit() needs at least one task.")
+        created: list[Task] = []
+        size, waited, pause = MAX_BATCH, 0.0, 1.0
+        while len(created) < len(items):
+            batch = items[len(created):len(created) + size]
+            try:
+                data = await self._call(CREATE, json_body=batch)
+            except (PaymentRequired, RateLimited) as exc:
+                if exc.code != QUEUE_FULL:
+                    exc.tasks = created  # type: ignore[attr-defined]
+                    raise
+                # The queue is full and nothing was created: send what fits, or wait for room.
+                size = min(MAX_BATCH, await self._queue_room())
+                if size > 0:
+                    continue
+                if queue_wait is not None and waited >= queue_wait:
+                    exc.tasks = created  # type: ignore[attr-defined]
+                    raise
+                await asyncio.sleep(pause / self.time_scale)
+                waited, pause = waited + pause, min(pause * 2, 30.0)
+                continue
+            if not isinstance(data, list) or len(data) != len(batch):
+                raise ServiceError(f"Linkup create-tasks: expected {len(batch)} tasks back, got "
+                                   f"{data!r:.200}; check list_tasks() before submitting again.",
+                                   service="Linkup")
+            created.extend(to_task(d) for d in data)
+            size, pause = MAX_BATCH, 1.0
+        return created
+
+    async def _queue_room(self) -> int:
+        page = await self.list_tasks(page_size=1, status=["pending", "processing"])
+        limit, in_flight = page.quota.get("limit"), page.quota.get("inFlight")
+        if limit is None or in_flight is None:
+            return 0
+        return max(0, int(limit) - int(in_flight))
+
+    async def search(self, q: str, **params: Any) -> Task:
+        """Create one search task (``depth``, ``output_type``, ``include_domains``, ...)."""
+        [task] = await self.submit([{"type": "search", "input": {"q": q, **params}}])
+        return task
+
+    async def fetch(self, url: str, **params: Any) -> Task:
+        """Create one fetch task (``render_js``, ``include_raw_html``, ``mode``, ...)."""
+        [task] = await self.submit([{"type": "fetch", "input": {"url": url, **params}}])
+        return task
+
+    async def research(self, q: str, **params: Any) -> Task:
+        """Create one research task (``mode``, ``reasoning_depth``, ``output_type``, ...)."""
+        [task] = await self.submit([{"type": "research", "input": {"q": q, **params}}])
+        return task
+
+    # -- reading ---------------------------------------------------------------------------
+    async def get_task(self, task_id: str) -> Task:
+        if not isinstance(task_id, str) or not task_id.strip():
+            raise _bad(f"{task_id!r} is not a task id.")
+        return to_task(await self._call(GET_TASK, path_params={"task_id": task_id.strip()}))
+
+    async def list_tasks(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 100,
+        sort_by: str = "createdAt",
+        sort_direction: str = "desc",
+        status: str | Sequence[str] | None = None,
+        type: str | Sequence[str] | None = None,
+    ) -> TaskList:
+        """One page of this key's tasks, filtered and sorted; ``.quota`` holds inFlight/limit."""
+        if sort_by not in ("createdAt", "updatedAt"):
+            raise _bad("sort_by must be 'createdAt' or 'updatedAt'.")
+        if sort_direction not in ("asc", "desc"):
+            raise _bad("sort_direction must be 'asc' or 'desc'.")
+        if not isinstance(page, int) or page < 1 or not isinstance(page_size, int) or not (
+                1 <= page_size <= 100):
+            raise _bad("page must be >= 1 and page_size between 1 and 100.")
+        params: list[tuple[str, str]] = [("page", str(page)), ("pageSize", str(page_size)),
+                                         ("sortBy", sort_by), ("sortDirection", sort_direction)]
+        for name, values, allowed in (("status", status, STATUS_MAP), ("type", type, PARAMS)):
+            if values is None:
+                continue
+            for v in [values] if isinstance(values, str) else list(values):
+                if v not in allowed:
+                    raise _bad(f"{name}={v!r} is not one of {', '.join(allowed)}.")
+                params.append((name, v))
+        body = await self._call(LIST_TASKS, params=params)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise ServiceError(f"Linkup list-tasks: unexpected answer {body!r:.200}",
+                               service="Linkup")
+        meta = body.get("metadata") or {}
+        return TaskList(tasks=[to_task(d) for d in body["data"]], page=int(meta.get("page", page)),
+                        page_size=int(meta.get("pageSize", page_size)),
+                        total=int(meta.get("total", len(body["data"]))),
+                        total_pages=int(meta.get("totalPages", 1)),
+                        quota=dict(body.get("quota") or {}))
+
+    async def iter_tasks(self, **filters: Any) -> AsyncIterator[Task]:
+        """Every task over every page: ``async for task in client.iter_tasks(status="failed")``."""
+        page = 1
+        while True:
+            result = await self.list_tasks(page=page, **filters)
+            for task in result.tasks:
+                yield task
+            if page >= result.total_pages or not result.tasks:
+                return
+            page += 1
+
+    async def _refresh(self, task: Task) -> None:
+        data = await self._call(GET_TASK, path_params={"task_id": task.id})
+        apply(task, data)
+
+    async def _refresh_many(self, due: Sequence[Task], open_tasks: Sequence[Task]) -> list[Task]:
+        """Read the list sorted by updatedAt (newest first) down to the oldest open task's last
+        update: every change since then is on those pages, so every open task is established."""
+        by_id = {t.id: t for t in open_tasks}
+        horizon = min(t.updated_at for t in open_tasks) if open_tasks else None
+        page = 1
+        while True:
+            result = await self.list_tasks(page=page, page_size=100, sort_by="updatedAt",
+                                           sort_direction="desc")
+            oldest = None
+            for seen in result.tasks:
+                task = by_id.get(seen.id)
+                if task is not None:
+                    apply(task, {"status": seen.service_status, "output": seen.output,
+                                 "error": seen.error,
+                                 "updatedAt": seen.updated_at.isoformat()})
+                oldest = seen.updated_at
+            if (not result.tasks or page >= result.total_pages
+                    or (horizon is not None and oldest is not None and oldest < horizon)):
+                return list(due)
+            page += 1
+
+    def _schedule_for(self, task: Task) -> PollSchedule:
+        return schedule_for(task)
+
+    def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
+        return max((TIMEOUTS.get(t.kind, 600.0) for t in tasks), default=600.0)
+
+    _bulk_refresh = _refresh_many
