@@ -23,7 +23,7 @@ from .core.errors import (
 from .core.policy import PollSchedule, Rate, RetryPolicy
 from .core.task import Status, Task
 from .export import export
-from .helpers import posts, profiles, to_frame
+from .helpers import deep_dives, fetch_pages, posts, profiles, research, search, to_frame
 from .sandbox import Sandbox
 from .services.agora import Agora
 from .services.linkup import Linkup
@@ -51,10 +51,14 @@ __all__ = [
     "Status",
     "Task",
     "TransportError",
+    "deep_dives",
     "export",
+    "fetch_pages",
     "frames",
     "posts",
     "profiles",
+    "research",
     "run",
+    "search",
     "to_frame",
 ]

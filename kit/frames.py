@@ -13,7 +13,8 @@ import pandas as pd
 
 from .core.task import Task
 
-__all__ = ["PROFILE_FIELDS", "long_table", "posts_frame", "profiles_frame", "to_frame"]
+__all__ = ["PROFILE_FIELDS", "answers_frame", "deep_dives_frame", "long_table", "pages_frame",
+           "posts_frame", "profiles_frame", "sources", "to_frame"]
 
 PROFILE_FIELDS = ["name", "headline", "location", "profile_url", "connections", "followers",
                   "about", "experience", "education", "skills"]
@@ -130,3 +131,87 @@ def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
         return pd.DataFrame(columns=[*base, "created_at", "updated_at"])
     rest = [c for c in df.columns if c not in base and c not in ("created_at", "updated_at")]
     return _typed(df[[*base, *rest, "created_at", "updated_at"]])
+
+
+# -- Linkup ----------------------------------------------------------------------------------
+def _answer_parts(task: Task) -> dict[str, Any]:
+    """answer / sources / results / data from a search or research output, whatever its type."""
+    out = task.output
+    parts: dict[str, Any] = {"answer": None, "sources": None, "results": None, "data": None}
+    if task.input.get("outputType") == "structured":
+        if task.input.get("includeSources") and isinstance(out, dict) and "data" in out:
+            parts["data"], parts["sources"] = out.get("data"), out.get("sources")
+        else:
+            parts["data"] = out
+    elif isinstance(out, dict):
+        parts["answer"], parts["sources"], parts["results"] = (out.get("answer"), out.get("sources"),
+                                                               out.get("results"))
+    return parts
+
+
+def answers_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(query, task)`` pairs of search or research tasks -> ``kit.search`` / ``kit.research``."""
+    records = [{"query": raw, **_base(task), **_answer_parts(task)} for raw, task in rows]
+    columns = ["query", *_BASE, "answer", "sources", "results", "data"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+FETCH_FIELDS = {"markdown": "markdown", "favicon": "favicon", "rawContent": "raw_content",
+                "rawHtml": "raw_html", "contentType": "content_type", "images": "images"}
+
+
+def pages_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(url, task)`` pairs of fetch tasks -> the ``kit.fetch_pages`` frame."""
+    records = []
+    for raw, task in rows:
+        out = task.output if isinstance(task.output, dict) else {}
+        records.append({"url": raw, **_base(task),
+                        **{column: out.get(name) for name, column in FETCH_FIELDS.items()}})
+    return pd.DataFrame.from_records(records, columns=["url", *_BASE, *FETCH_FIELDS.values()])
+
+
+def _domain(url: Any) -> Any:
+    if not isinstance(url, str):
+        return None
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def sources(df: pd.DataFrame, column: str = "sources") -> pd.DataFrame:
+    """The sources (or ``column="results"``) of a search/research frame as a long table:
+    ``task_id, query, position, name, url, snippet, favicon, domain``; a repeated query counts once."""
+    long = long_table(df, column, key="task_id")
+    if long.empty:
+        return pd.DataFrame(columns=["task_id", "query", "position", "name", "url", "domain"])
+    if "query" in df.columns:
+        queries = dict(zip(df["task_id"], df["query"], strict=True))
+        long.insert(1, "query", long["task_id"].map(queries))
+    long["domain"] = long["url"].map(_domain) if "url" in long.columns else None
+    return long
+
+
+# -- Agora -----------------------------------------------------------------------------------
+def _when(value: Any) -> Any:
+    if value is None:
+        return pd.NaT
+    return pd.to_datetime(value, unit="s", utc=True)
+
+
+def deep_dives_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(input, task)`` pairs of Agora tasks -> the ``kit.deep_dives`` frame."""
+    records = []
+    for _raw, task in rows:
+        out = task.output if isinstance(task.output, dict) else {}
+        records.append({
+            "contract_address": task.input.get("contract_address"),
+            "x_handle": task.input.get("x_handle"), **_base(task),
+            "service_status": task.service_status, "deliverable": out.get("deliverable"),
+            "expiration_time": _when(out.get("expiration_time")),
+        })
+    columns = ["contract_address", "x_handle", *_BASE, "service_status", "deliverable",
+               "expiration_time"]
+    df = pd.DataFrame.from_records(records, columns=columns)
+    df["expiration_time"] = pd.to_datetime(df["expiration_time"], utc=True)
+    return df

@@ -30,7 +30,8 @@ async def create_many(
     """``create(item)`` for every item, at most ``concurrency`` at a time, results in input order.
 
     An error about one item becomes ``on_error(item, error)`` (a failed task with the reason);
-    an error about the whole call (key, permission, payment) stops the batch and is raised.
+    an error about the whole call (key, permission, payment) stops the batch and is raised, with
+    ``error.tasks``: the tasks created so far, aligned with ``items`` (``None`` where none was).
     """
     results: list[Task | None] = [None] * len(items)
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -59,6 +60,9 @@ async def create_many(
     workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(concurrency, len(items))))]
     try:
         await asyncio.gather(*workers)
+    except WHOLE_CALL_ERRORS as exc:
+        exc.tasks = list(results)  # type: ignore[attr-defined]
+        raise
     finally:
         for w in workers:
             w.cancel()

@@ -113,8 +113,9 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
                                             "expiration_time") if k in data}
     expires = data.get("expiration_time")
     now = time.time() if now is None else now
+    task.error = None
     if task.status is Status.COMPLETED:
-        task.error = None
+        pass
     elif task.status is Status.EXPIRED:
         task.error = "Agora: the task expired or was canceled; its credit is refunded"
     elif isinstance(expires, (int, float)) and expires < now:
