@@ -210,8 +210,8 @@ def deep_dives_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
             "service_status": task.service_status, "deliverable": out.get("deliverable"),
             "expiration_time": _when(out.get("expiration_time")),
         })
-    columns = ["contract_address", "x_handle", *_BASE, "service_status", "deliverable",
-               "expiration_time"]
+    columns = ["contract_address", "x_handle", "task_id", "status", "service_status", "error",
+               "deliverable", "expiration_time"]
     df = pd.DataFrame.from_records(records, columns=columns)
     df["expiration_time"] = pd.to_datetime(df["expiration_time"], utc=True)
     return df

@@ -62,6 +62,7 @@ async def _collect(
     progress: Any,
     on_missing: Callable[[Any, str], Task],
     wait: bool = True,
+    waitable: Callable[[Task], bool] = lambda task: True,
 ) -> tuple[dict[Hashable, Task], PaymentRequired | None]:
     """Create a task per distinct input, wait for them, map each input key to its task."""
     sink = make_progress(progress, label, len(unique))
@@ -77,7 +78,8 @@ async def _collect(
                                                 if stopped else "not created")
              for item, t in zip(items, made, strict=True)]
     if wait:
-        await client.wait(tasks, timeout=timeout, progress=sink, label=label)
+        await client.wait([t for t in tasks if waitable(t)], timeout=timeout, progress=sink,
+                          label=label)
     else:
         sink.close(ProgressEvent(label, len(tasks), finished=True,
                                  notes=[f"{sum(1 for t in tasks if t.id)} created, not waited for"]))
@@ -257,12 +259,21 @@ async def _deep_dives(values: Iterable[Any], *, confirm: bool, expiration: int |
                                         on_created=_created_progress(sink, label, len(todo)))
             if confirm:
                 # Confirming spends a credit per task: confirm each created task once.
-                await create_many([t for t in created if t.id], client.confirm_task,
-                                  _confirm_failed, concurrency=2)
+                try:
+                    await create_many([t for t in created if t.id], client.confirm_task,
+                                      _confirm_failed, concurrency=2)
+                except PaymentRequired as exc:
+                    for task in created:
+                        if task.service_status == "1":
+                            task.error = f"created, not confirmed: {exc.message}"
+                    exc.tasks = created  # type: ignore[attr-defined]
+                    raise
             return list(created)
 
+        # Tasks awaiting confirmation do nothing: waiting for them would only wait for expiry.
         by_key, stopped = await _collect(client, unique, create_all, label=label, timeout=timeout,
-                                         progress=progress, on_missing=missing, wait=confirm)
+                                         progress=progress, on_missing=missing, wait=confirm,
+                                         waitable=lambda t: t.service_status != "1")
     return _finish(frames.deep_dives_frame([(raw, by_key[address.lower()])
                                             for raw, (address, _h) in zip(inputs, items, strict=True)]),
                    stopped)

@@ -18,7 +18,7 @@ import time
 from .policy import Rate
 
 # Keep a little under the published rate: clocks at either end are not the same clock.
-SAFETY = 1.05
+SAFETY = 1.1
 
 
 class Pacer:

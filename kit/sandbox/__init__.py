@@ -41,7 +41,7 @@ class Sandbox:
 
     Accounts per service (``"acme"`` is the default key everywhere; ``"globex"`` another team):
     OutX ``"no-extension"`` (no member runs the Chrome extension: 403) and ``"no-admin"`` (like
-    and comment answer 404); Linkup ``"low-credits"`` (5 tasks' worth) and ``"over-budget"``;
+    and comment answer 404); Linkup ``"low-credits"`` (120 tasks' worth) and ``"over-budget"``;
     Agora ``"broke"`` (no credits).  Keys are random per sandbox: ``api_key(service, team)``.
     ``clock.advance(seconds)`` moves service time forward (expiry without waiting a day).
     """
@@ -83,7 +83,7 @@ class Sandbox:
         self.linkup = LinkupSandbox(
             self.clock,
             [LinkupAccount("acme", linkup_key["acme"]), LinkupAccount("globex", linkup_key["globex"]),
-             LinkupAccount("low-credits", linkup_key["low-credits"], credits=5),
+             LinkupAccount("low-credits", linkup_key["low-credits"], credits=120),
              LinkupAccount("over-budget", linkup_key["over-budget"], budget_exceeded=True)],
             LinkupConfig(queue_limit=linkup_queue_limit, fail=set(linkup_fail)), seed)
         agora_key = {team: self._keys[("agora", team)] for team in TEAMS["agora"]}

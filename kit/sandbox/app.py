@@ -15,7 +15,7 @@ from .faults import Faults, middleware
 class Hit:
     """One request the sandbox answered (kept for tests and the benchmark)."""
 
-    at: float  # wall-clock time.monotonic()
+    at: float  # time.monotonic() when the request arrived (what rate limits count)
     method: str
     path: str
     status: int
@@ -28,7 +28,7 @@ class RequestLog:
     def middleware(self):
         @web.middleware
         async def record(request: web.Request, handler):
-            status = 599
+            status, arrived = 599, time.monotonic()
             try:
                 response = await handler(request)
                 status = response.status
@@ -37,7 +37,7 @@ class RequestLog:
                 status = exc.status
                 raise
             finally:
-                self.hits.append(Hit(time.monotonic(), request.method, request.path, status))
+                self.hits.append(Hit(arrived, request.method, request.path, status))
 
         return record
 

@@ -180,9 +180,9 @@ class LinkupSandbox:
     def updated_at(task: dict[str, Any], status: str) -> float:
         return {"pending": task["created"], "processing": task["starts"]}.get(status, task["due"])
 
-    def as_json(self, task_id: str) -> dict[str, Any]:
+    def as_json(self, task_id: str, status: str | None = None) -> dict[str, Any]:
         task = self.tasks[task_id]
-        status = self.status_of(task)
+        status = status or self.status_of(task)
         updated = self.updated_at(task, status)
         return {"id": task_id, "type": task["type"], "status": status, "input": task["input"],
                 "output": self.ground_truth(task) if status == "completed" else None,
@@ -238,7 +238,7 @@ class LinkupSandbox:
                                    "due": starts + self.rng.uniform(low, high), "fails": fails}
             self.creates[(kind, str(key))] += 1
             account.credits -= 1
-            answer.append(self.as_json(task_id))
+            answer.append(self.as_json(task_id, status="pending"))  # as created
         return web.json_response(answer)
 
     async def get(self, request: web.Request) -> web.Response:

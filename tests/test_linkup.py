@@ -1,0 +1,188 @@
+"""Linkup against the sandbox: batching, validation, 429 codes, failures, lists, frames."""
+
+from __future__ import annotations
+
+import datetime
+
+import pandas as pd
+import pytest
+
+import kit
+from kit.services.linkup import build_input
+from tests.conftest import FAST_RETRY
+
+
+def _searches(n: int, prefix: str) -> list[dict]:
+    return [{"type": "search", "input": {"q": f"{prefix} {i}", "depth": "fast"}} for i in range(n)]
+
+
+@pytest.fixture
+async def linkup(sandbox):
+    async with kit.Linkup(base_url=sandbox.url, api_key=sandbox.api_key("linkup"),
+                          retry=FAST_RETRY) as c:
+        yield c
+
+
+@pytest.mark.parametrize("n, posts", [(99, 1), (100, 1), (101, 2), (250, 3)])
+async def test_submit_batches_at_most_100_and_keeps_order(linkup, sandbox, n, posts):
+    before = sandbox.log.count("/v1/tasks", "POST")
+    tasks = await linkup.submit(_searches(n, f"batch{n}"))
+    assert sandbox.log.count("/v1/tasks", "POST") - before == posts
+    assert [t.input["q"] for t in tasks] == [f"batch{n} {i}" for i in range(n)]
+    assert len({t.id for t in tasks}) == n
+    assert all(t.status is kit.Status.PENDING and t.service == "linkup" for t in tasks)
+
+
+async def test_250_searches_wait_with_few_requests(linkup, sandbox):
+    specs = [{"type": "search", "input": {"q": f"mix {i}", "depth": ("fast", "standard", "deep")[i % 3]}}
+             for i in range(250)]
+    tasks = await linkup.submit(specs)
+    before = sandbox.log.count("/v1/tasks", "GET")
+    await linkup.wait(tasks, progress=False)
+    reads = sandbox.log.count("/v1/tasks", "GET") - before
+    assert all(t.status is kit.Status.COMPLETED for t in tasks)
+    assert reads / 250 <= 0.25, reads  # bulk reads through the task list
+    truth = sandbox.linkup.ground_truth(sandbox.linkup.tasks[tasks[7].id])
+    assert tasks[7].output == truth
+
+
+def test_search_frame_sources_and_duplicates(sandbox):
+    queries = ["What is Microsoft's 2024 revenue?", "Who leads EU AI policy?",
+               "What is Microsoft's 2024 revenue?"]
+    before = sandbox.linkup.creates.copy()
+    df = kit.search(queries, progress=False)
+    assert list(df.columns) == ["query", "task_id", "status", "error", "answer", "sources",
+                                "results", "data"]
+    assert list(df["query"]) == queries and (df["status"] == "completed").all()
+    assert df.loc[0, "task_id"] == df.loc[2, "task_id"]
+    created = sandbox.linkup.creates - before
+    assert created[("search", queries[0])] == 1 and sum(created.values()) == 2
+    task = sandbox.linkup.tasks[df.loc[0, "task_id"]]
+    assert task["input"]["depth"] == "standard" and task["input"]["outputType"] == "sourcedAnswer"
+    src = kit.frames.sources(df)
+    assert list(src.columns[:3]) == ["task_id", "query", "position"]
+    assert {"name", "url", "snippet", "domain"} <= set(src.columns)
+    assert len(src) == sum(len(s) for s in df["sources"].iloc[:2])  # the repeat counts once
+    assert src["domain"].str.contains(r"\.").all()
+
+
+def test_failed_task_is_a_row_with_the_service_error(sandbox):
+    with kit.Sandbox(speed=200, linkup_fail={"no such thing"}):
+        df = kit.search(["no such thing", "fine question"], progress=False)
+    assert list(df["status"]) == ["failed", "completed"]
+    assert "SEARCH_QUERY_NO_RESULT" in df.loc[0, "error"] and pd.isna(df.loc[0, "answer"])
+
+
+def test_fetch_pages_and_research(sandbox):
+    pages = kit.fetch_pages(["https://example.com/report", "https://example.org/"],
+                            include_raw_html=True, progress=False)
+    assert list(pages.columns[:4]) == ["url", "task_id", "status", "error"]
+    assert pages.loc[0, "markdown"].startswith("# example.com")
+    assert pages.loc[0, "raw_html"].startswith("<html>")
+    research = kit.research(["Where is battery recycling heading?"], progress=False)
+    assert research.loc[0, "status"] == "completed" and "In short" in research.loc[0, "answer"]
+
+
+def test_structured_output_takes_a_dict_schema(sandbox):
+    schema = {"type": "object", "properties": {"revenue": {"type": "number"},
+                                               "company": {"type": "string"}}}
+    df = kit.search(["Microsoft revenue"], output_type="structured",
+                    structured_output_schema=schema, progress=False)
+    assert set(df.loc[0, "data"]) == {"revenue", "company"}
+    sent = sandbox.linkup.tasks[df.loc[0, "task_id"]]["input"]["structuredOutputSchema"]
+    assert isinstance(sent, str) and '"revenue"' in sent
+
+
+def test_inputs_are_mapped_and_validated():
+    body = build_input("search", {"q": "x", "include_domains": ["a.com"], "from_date":
+                                  datetime.date(2025, 1, 1), "toDate": "2025-02-01",
+                                  "max_results": 5})
+    assert body == {"q": "x", "includeDomains": ["a.com"], "fromDate": "2025-01-01",
+                    "toDate": "2025-02-01", "maxResults": 5}
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"depth": "deepest"}, "depth='deepest' is not one of fast, standard, deep"),
+    ({"output_type": "answer"}, "outputType='answer'"),
+    ({"output_type": "structured"}, "needs structured_output_schema"),
+    ({"from_date": "2025-13-01"}, "not a date"),
+    ({"from_date": "01/02/2025"}, "not a date"),
+    ({"from_date": "2025-03-01", "to_date": "2025-01-01"}, "after to_date"),
+    ({"include_domain": ["a.com"]}, "Did you mean 'include_domains'"),
+    ({"max_results": 0}, "positive integer"),
+])
+def test_bad_search_parameters_are_refused_before_sending(sandbox, params, message):
+    before = sandbox.log.count("/v1/tasks")
+    with pytest.raises(kit.InvalidRequest, match=message.replace("(", r"\(")):
+        kit.search(["q"], progress=False, **params)
+    assert sandbox.log.count("/v1/tasks") == before
+
+
+async def test_too_many_requests_is_retried(linkup, sandbox):
+    sandbox.faults.add("429", times=2, method="POST", path="/v1/tasks", retry_after=0)
+    tasks = await linkup.submit(_searches(3, "throttled"))
+    assert len(tasks) == 3
+    assert sandbox.linkup.creates[("search", "throttled 0")] == 1
+    assert linkup.http.stats[("create-tasks", 429)] == 2
+
+
+async def test_queue_limit_waits_for_room_and_sends_the_rest():
+    with kit.Sandbox(speed=200, linkup_queue_limit=40) as sb:
+        async with kit.Linkup(retry=FAST_RETRY) as c:
+            tasks = await c.submit(_searches(130, "queued"))
+            assert [t.input["q"] for t in tasks] == [f"queued {i}" for i in range(130)]
+            assert sum(sb.linkup.creates.values()) == 130  # each created once
+            assert c.http.stats[("create-tasks", 429)] >= 1
+            await c.wait(tasks, progress=False)
+        assert all(t.status is kit.Status.COMPLETED for t in tasks)
+
+
+def test_out_of_credits_stops_the_batch_and_keeps_what_was_created(sandbox):
+    key = sandbox.api_key("linkup", "low-credits")  # 120 tasks' worth
+    queries = [f"paid {i}" for i in range(150)]
+    with pytest.raises(kit.PaymentRequired, match="INSUFFICIENT_FUNDS_CREDITS") as info:
+        kit.search(queries, api_key=key, depth="fast", progress=False)
+    df = info.value.frame
+    assert list(df["query"]) == queries
+    assert (df["status"].iloc[:100] == "completed").all()  # created, then waited for
+    assert (df["status"].iloc[100:] == "failed").all()
+    assert df["error"].iloc[100].startswith("not created: Linkup create-tasks: HTTP 429")
+
+
+async def test_budget_limit_is_payment_required(sandbox):
+    async with kit.Linkup(api_key=sandbox.api_key("linkup", "over-budget")) as c:
+        with pytest.raises(kit.PaymentRequired, match="EXCEED_BUDGET_LIMIT") as info:
+            await c.search("anything")
+    assert info.value.tasks == []
+
+
+async def test_get_list_and_iterate(linkup, sandbox):
+    tasks = await linkup.submit(_searches(5, "listed"))
+    await linkup.wait(tasks, progress=False)
+    one = await linkup.get_task(tasks[0].id)
+    assert one.status is kit.Status.COMPLETED and one.input["q"] == "listed 0"
+    page = await linkup.list_tasks(page_size=2, status="completed", type="search")
+    assert len(page.tasks) == 2 and page.total_pages == -(-page.total // 2)
+    assert set(page.quota) == {"inFlight", "limit"}
+    ids = [t.id async for t in linkup.iter_tasks(page_size=50, sort_by="updatedAt",
+                                                   sort_direction="asc")]
+    assert len(ids) == len(set(ids)) == (await linkup.list_tasks()).total
+    with pytest.raises(kit.InvalidRequest):
+        await linkup.list_tasks(status="done")
+    other = sandbox.api_key("linkup", "globex")
+    async with kit.Linkup(base_url=sandbox.url, api_key=other) as c:
+        with pytest.raises(kit.NotFound, match="TASK_NOT_FOUND"):
+            await c.get_task(tasks[0].id)
+
+
+async def test_processing_maps_to_running_and_errors_keep_service_words(linkup, sandbox):
+    from kit.services.linkup import apply
+
+    task = kit.Task("linkup", "x", "search")
+    apply(task, {"status": "processing"})
+    assert task.status is kit.Status.RUNNING
+    apply(task, {"status": "failed", "error": "FETCH_ERROR: boom"})
+    assert task.status is kit.Status.FAILED and task.error == "FETCH_ERROR: boom"
+    async with kit.Linkup(base_url=sandbox.url, api_key="wrong") as c:
+        with pytest.raises(kit.AuthenticationError, match="Invalid API key"):
+            await c.search("q")
