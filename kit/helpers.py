@@ -1,15 +1,18 @@
 """The notebook helpers: one synchronous call in, one DataFrame out, progress in between.
 
-Each helper validates every input before anything is sent, creates one task per distinct input,
-waits for them all, and returns one row per input in input order.  Errors about one input are
-that row's ``status``/``error``; errors about the whole call raise.  When credits run out
-mid-batch, the tasks already created are still waited for, and the ``PaymentRequired`` raised
-carries the finished table as ``error.frame``.
+Each helper validates every input before anything is sent, creates one task per distinct input
+(or reuses the journal's task for it), waits for them all, and returns one row per input in input
+order.  Errors about one input are that row's ``status``/``error``; errors about the whole call
+raise.  When credits run out mid-batch, the tasks already created are still waited for, and the
+``PaymentRequired`` raised carries the finished table as ``error.frame``.
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -27,6 +30,10 @@ from .services.agora import Agora
 from .services.linkup import Linkup
 from .services.outx import OutX, to_slug
 from .sync import run
+
+# Keyword options every helper takes besides the service's own parameters.
+CLIENT_OPTIONS = set(inspect.signature(ServiceClient.__init__).parameters) - {"self"}
+HELPER_OPTIONS = {"timeout", "progress", "fresh", "errors"}
 
 
 def as_input_list(values: Any, what: str) -> list[Any]:
@@ -49,44 +56,122 @@ def as_input_list(values: Any, what: str) -> list[Any]:
     return items
 
 
+@dataclass
+class Batch:
+    """A helper call's inputs, checked: ``keys[i]`` is input i's distinct request (``None``
+    when input i was refused with ``errors="rows"``; its reason is ``refused[i]``)."""
+
+    inputs: list[Any]
+    keys: list[Hashable | None]
+    unique: dict[Hashable, Any]
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def check_inputs(values: Any, what: str, check: Callable[[Any], Any], errors: str,
+                 key: Callable[[Any], Hashable] = lambda item: item) -> Batch:
+    """Check every input before anything is sent; ``errors="raise"`` raises at the first bad
+    one, ``errors="rows"`` keeps it as a failed row and goes on with the rest."""
+    if errors not in ("raise", "rows"):
+        raise InvalidRequest(f"errors must be 'raise' or 'rows', not {errors!r}.")
+    inputs = as_input_list(values, what)
+    batch = Batch(inputs, [], {})
+    for index, value in enumerate(inputs):
+        try:
+            item = check(value)
+        except InvalidRequest as exc:
+            if errors == "raise":
+                raise
+            batch.keys.append(None)
+            batch.refused[index] = exc.message
+            continue
+        k = key(item)
+        batch.keys.append(k)
+        batch.unique.setdefault(k, item)
+    return batch
+
+
+def split_options(name: str, options: dict[str, Any], service_params: Iterable[str] = ()
+                  ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(client options, helper options, service parameters); unknown names are refused."""
+    allowed = set(service_params)
+    client, helper, params = {}, {}, {}
+    for key, value in options.items():
+        if key in CLIENT_OPTIONS:
+            client[key] = value
+        elif key in HELPER_OPTIONS:
+            helper[key] = value
+        elif key in allowed:
+            params[key] = value
+        else:
+            known = sorted(CLIENT_OPTIONS | HELPER_OPTIONS | allowed)
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InvalidRequest(f"{name}() got an unexpected keyword argument {key!r}.{hint} "
+                                 f"It takes {', '.join(known)}.")
+    return client, helper, params
+
+
 CreateAll = Callable[[list[Any], ProgressSink], Awaitable[list[Task | None]]]
 
 
-async def _collect(
+async def collect(
     client: ServiceClient,
-    unique: dict[Hashable, Any],
-    create_all: CreateAll,
+    batch: Batch,
     *,
+    request: Callable[[Any], tuple[str, dict[str, Any]]],
+    create_all: CreateAll,
     label: str,
-    timeout: float | None,
-    progress: Any,
-    on_missing: Callable[[Any, str], Task],
+    options: dict[str, Any],
+    prepare: Callable[[list[Task]], Awaitable[None]] | None = None,
     wait: bool = True,
-    waitable: Callable[[Task], bool] = lambda task: True,
-) -> tuple[dict[Hashable, Task], PaymentRequired | None]:
-    """Create a task per distinct input, wait for them, map each input key to its task."""
-    sink = make_progress(progress, label, len(unique))
-    items = list(unique.values())
+) -> tuple[list[Task], PaymentRequired | None]:
+    """Reuse or create a task per distinct input, wait, and give each input its task."""
+    sink = make_progress(options.get("progress"), label, len(batch.unique))
+    items = list(batch.unique.values())
+    found: list[Task | None] = [None] * len(items)
+    if not options.get("fresh"):
+        found = [client.journaled(*request(item)) for item in items]
+    todo = [i for i, t in enumerate(found) if t is None]
+    reused = len(items) - len(todo)
+
+    def missing(item: Any, why: str) -> Task:
+        kind, task_input = request(item)
+        return rejected(client.spec.name, kind, task_input, why)
+
     stopped: PaymentRequired | None = None
     try:
-        made = await create_all(items, sink)
+        made = await create_all([items[i] for i in todo], sink)
     except PaymentRequired as exc:
         stopped = exc
         made = list(getattr(exc, "tasks", []) or [])
-        made += [None] * (len(items) - len(made))
-    tasks = [t if t is not None else on_missing(item, f"not created: {stopped.message}"
-                                                if stopped else "not created")
-             for item, t in zip(items, made, strict=True)]
+        made += [None] * (len(todo) - len(made))
+    for i, task in zip(todo, made, strict=True):
+        found[i] = task if task is not None else missing(
+            items[i], f"not created: {stopped.message}" if stopped else "not created")
+    tasks: list[Task] = found  # type: ignore[assignment]
+    if prepare is not None and stopped is None:
+        try:
+            await prepare(tasks)
+        except PaymentRequired as exc:
+            stopped = exc
+    notes = [f"{reused} reused from journal"] if reused else []
     if wait:
-        await client.wait([t for t in tasks if waitable(t)], timeout=timeout, progress=sink,
-                          label=label)
+        await client.wait([t for t in tasks if client._waitable(t)], timeout=options.get("timeout"),
+                          progress=sink, label=label, notes=notes)
     else:
-        sink.close(ProgressEvent(label, len(tasks), finished=True,
-                                 notes=[f"{sum(1 for t in tasks if t.id)} created, not waited for"]))
-    return dict(zip(unique, tasks, strict=True)), stopped
+        sink.close(ProgressEvent(label, len(tasks), finished=True, notes=[
+            *notes, f"{sum(1 for t in tasks if t.id)} created, not waited for"]))
+    by_key = dict(zip(batch.unique, tasks, strict=True))
+    rows = []
+    for index, key in enumerate(batch.keys):
+        if key is None:
+            rows.append(rejected(client.spec.name, "invalid", {}, batch.refused[index]))
+        else:
+            rows.append(by_key[key])
+    return rows, stopped
 
 
-def _finish(df: pd.DataFrame, stopped: PaymentRequired | None) -> pd.DataFrame:
+def finish(df: pd.DataFrame, stopped: PaymentRequired | None) -> pd.DataFrame:
     if stopped is not None:
         stopped.frame = df  # type: ignore[attr-defined]
         raise stopped
@@ -97,7 +182,7 @@ def _created_progress(sink: ProgressSink, label: str, total: int) -> Callable[[i
     return lambda n: sink.update(ProgressEvent(label, total, notes=[f"created {n}/{total}"]))
 
 
-def _poll(poll_interval: float | None, schedule: PollSchedule) -> PollSchedule | None:
+def _poll(poll_interval: Any, schedule: PollSchedule) -> PollSchedule | None:
     if poll_interval is None:
         return None
     if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or (
@@ -107,92 +192,95 @@ def _poll(poll_interval: float | None, schedule: PollSchedule) -> PollSchedule |
 
 
 # -- OutX --------------------------------------------------------------------------------------
-async def _outx_batch(values: Iterable[Any], kind: str,
-                      build: Callable[[list[tuple[Any, Task]]], pd.DataFrame], *,
-                      api_key: str | None, base_url: str | None, timeout: float | None,
-                      poll_interval: float | None, progress: Any,
-                      client_options: dict[str, Any]) -> pd.DataFrame:
-    inputs = as_input_list(values, "LinkedIn profile slugs or URLs")
-    slugs = [to_slug(v) for v in inputs]  # every bad value is refused before any request
-    # One task per distinct profile (slugs are case-insensitive); every matching row shares it.
-    unique: dict[Hashable, str] = {}
-    for slug in slugs:
-        unique.setdefault(slug.casefold(), slug)
+async def _outx_batch(values: Any, kind: str,
+                      build: Callable[[list[tuple[Any, Task]]], pd.DataFrame],
+                      options: dict[str, Any], name: str) -> pd.DataFrame:
+    client_opts, opts, _ = split_options(name, options, ())
+    # Slugs are case-insensitive: one task per distinct profile fills every matching row.
+    batch = check_inputs(values, "LinkedIn profile slugs or URLs", to_slug,
+                         opts.get("errors", "raise"), key=str.casefold)
     label = f"OutX {kind}"
-    poll = _poll(poll_interval, OutX.spec.schedule)
-    async with OutX(api_key, base_url=base_url, poll=poll, **client_options) as client:
+    async with OutX(**client_opts) as client:
         create = client.fetch_profile if kind == "fetch-profile" else client.fetch_posts
 
-        def missing(slug: str, why: str) -> Task:
-            return rejected("outx", kind, {"profile_slug": slug}, why)
+        def request(slug: str) -> tuple[str, dict[str, Any]]:
+            return kind, {"profile_slug": slug}
 
         async def create_all(items: list[str], sink: ProgressSink) -> list[Task | None]:
-            return list(await create_many(items, create, lambda s, e: missing(s, e.message),
+            def failed(slug: str, exc: KitError) -> Task:
+                return rejected("outx", kind, {"profile_slug": slug}, exc.message)
+
+            return list(await create_many(items, create, failed,
                                           on_created=_created_progress(sink, label, len(items))))
 
-        by_key, stopped = await _collect(client, unique, create_all, label=label, timeout=timeout,
-                                         progress=progress, on_missing=missing)
-    return _finish(build([(raw, by_key[slug.casefold()]) for raw, slug in
-                          zip(inputs, slugs, strict=True)]), stopped)
+        tasks, stopped = await collect(client, batch, request=request, create_all=create_all,
+                                       label=label, options=opts)
+    return finish(build(list(zip(batch.inputs, tasks, strict=True))), stopped)
 
 
 def profiles(slugs: Iterable[str], *, api_key: str | None = None, base_url: str | None = None,
              timeout: float | None = None, poll_interval: float | None = None,
-             progress: Any = None, **client_options: Any) -> pd.DataFrame:
+             progress: Any = None, fresh: bool = False, errors: str = "raise",
+             **client_options: Any) -> pd.DataFrame:
     """Fetch LinkedIn profiles through OutX; one row per input, in input order.
 
     ``slugs``: slugs (``"williamhgates"``) or profile URLs (``"https://www.linkedin.com/in/x/"``).
-    A value that cannot be a slug raises ``InvalidRequest`` before anything is sent.  Repeated
-    profiles are fetched once and fill every matching row.  Columns: ``input, profile_slug,
-    task_id, status, error`` then ``name, headline, location, profile_url, connections,
-    followers, about, experience, education, skills``.  A profile the service refused, a failed
-    task or one still unfinished after ``timeout`` seconds (default 180, as OutX advises) is a
-    row with ``status`` and ``error`` set.  Use :func:`kit.frames.long_table` for experience,
-    education and skills as long tables.
+    A value that cannot be a slug raises ``InvalidRequest`` before anything is sent
+    (``errors="rows"``: it becomes a failed row instead and the rest runs).  Repeated profiles
+    are fetched once and fill every matching row; profiles the journal already holds are reused
+    (``fresh=True`` fetches them again).  Columns: ``input, profile_slug, task_id, status,
+    error`` then ``name, headline, location, profile_url, connections, followers, about,
+    experience, education, skills``.  A profile the service refused, a failed task or one still
+    unfinished after ``timeout`` seconds (default 180, as OutX advises; ``poll_interval``
+    default 5) is a row with ``status`` and ``error`` set.  Use :func:`kit.frames.long_table`
+    for experience, education and skills as long tables.
     """
-    return run(_outx_batch(slugs, "fetch-profile", frames.profiles_frame, api_key=api_key,
-                           base_url=base_url, timeout=timeout, poll_interval=poll_interval,
-                           progress=progress, client_options=client_options))
+    options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
+                   fresh=fresh, errors=errors, **client_options)
+    if poll_interval is not None:
+        options["poll"] = _poll(poll_interval, OutX.spec.schedule)
+    return run(_outx_batch(slugs, "fetch-profile", frames.profiles_frame, options, "profiles"))
 
 
 def posts(slugs: Iterable[str], *, api_key: str | None = None, base_url: str | None = None,
           timeout: float | None = None, poll_interval: float | None = None,
-          progress: Any = None, **client_options: Any) -> pd.DataFrame:
+          progress: Any = None, fresh: bool = False, errors: str = "raise",
+          **client_options: Any) -> pd.DataFrame:
     """Fetch recent LinkedIn posts of profiles through OutX; one row per input with a ``posts``
-    list (``kit.frames.long_table(df, "posts")`` for one row per post)."""
-    return run(_outx_batch(slugs, "fetch-posts", frames.posts_frame, api_key=api_key,
-                           base_url=base_url, timeout=timeout, poll_interval=poll_interval,
-                           progress=progress, client_options=client_options))
+    list (``kit.frames.long_table(df, "posts")`` for one row per post).  Options as
+    :func:`profiles`."""
+    options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
+                   fresh=fresh, errors=errors, **client_options)
+    if poll_interval is not None:
+        options["poll"] = _poll(poll_interval, OutX.spec.schedule)
+    return run(_outx_batch(slugs, "fetch-posts", frames.posts_frame, options, "posts"))
 
 
 # -- Linkup ------------------------------------------------------------------------------------
-LINKUP_OPTIONS = {"api_key", "base_url", "timeout", "progress"}
-
-
-async def _linkup_batch(values: Iterable[Any], kind: str, field_name: str, what: str,
-                        params: dict[str, Any],
+async def _linkup_batch(values: Any, kind: str, field_name: str, what: str,
+                        options: dict[str, Any], name: str,
                         build: Callable[[list[tuple[Any, Task]]], pd.DataFrame]) -> pd.DataFrame:
-    opts = {k: params.pop(k) for k in list(params) if k in LINKUP_OPTIONS}
-    inputs = as_input_list(values, what)
-    for value in inputs:
+    camel = set(linkup.PARAMS[kind].values())
+    client_opts, opts, params = split_options(name, options, set(linkup.PARAMS[kind]) | camel)
+    params.pop(field_name, None)
+
+    def check(value: Any) -> dict[str, Any]:
         if not isinstance(value, str) or not value.strip():
             raise InvalidRequest(f"Linkup: {value!r} is not a {field_name} (a non-empty string).")
-    # Validated once, before anything is sent (bad keyword names, dates, enums...).
-    specs = {v: {"type": kind, "input": linkup.build_input(kind, {field_name: v, **params})}
-             for v in dict.fromkeys(inputs)}
-    label = f"Linkup {kind}"
-    async with Linkup(opts.get("api_key"), base_url=opts.get("base_url")) as client:
+        # Validated once, before anything is sent (names, dates, choices...).
+        return {"type": kind, "input": linkup.build_input(kind, {field_name: value, **params})}
 
-        def missing(spec: dict[str, Any], why: str) -> Task:
-            return rejected("linkup", kind, spec["input"], why)
+    batch = check_inputs(values, what, check, opts.get("errors", "raise"),
+                         key=lambda spec: spec["input"][field_name])
+    async with Linkup(**client_opts) as client:
 
         async def create_all(items: list[dict[str, Any]], sink: ProgressSink) -> list[Task | None]:
-            return list(await client.submit(items))
+            return list(await client.submit(items)) if items else []
 
-        by_key, stopped = await _collect(client, specs, create_all, label=label,
-                                         timeout=opts.get("timeout"),
-                                         progress=opts.get("progress"), on_missing=missing)
-    return _finish(build([(v, by_key[v]) for v in inputs]), stopped)
+        tasks, stopped = await collect(client, batch,
+                                       request=lambda spec: (spec["type"], spec["input"]),
+                                       create_all=create_all, label=f"Linkup {kind}", options=opts)
+    return finish(build(list(zip(batch.inputs, tasks, strict=True))), stopped)
 
 
 def search(queries: Iterable[str], **params: Any) -> pd.DataFrame:
@@ -202,24 +290,28 @@ def search(queries: Iterable[str], **params: Any) -> pd.DataFrame:
     Defaults suit a notebook: ``depth="standard"``, ``output_type="sourcedAnswer"``.  Other
     parameters in Python spelling (``include_domains=``, ``from_date=`` as ``datetime.date`` or
     ``"YYYY-MM-DD"``, ``output_type="structured"`` with ``structured_output_schema=`` a dict, ...)
-    plus ``api_key``, ``base_url``, ``timeout``, ``progress``.  Each task is billed: a repeated
-    query is sent once.  ``kit.frames.sources(df)`` gives the sources as a long table.
+    plus ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``.  Each task
+    is billed: a repeated query is sent once, and the journal's earlier answers are reused
+    unless ``fresh=True``.  ``kit.frames.sources(df)`` gives the sources as a long table.
     """
     params = {"depth": "standard", "output_type": "sourcedAnswer", **params}
-    return run(_linkup_batch(queries, "search", "q", "questions", params, frames.answers_frame))
+    return run(_linkup_batch(queries, "search", "q", "questions", params, "search",
+                             frames.answers_frame))
 
 
 def research(queries: Iterable[str], **params: Any) -> pd.DataFrame:
     """Linkup research tasks (minutes each, billed per task), one row per query, like
     :func:`search`; waits up to an hour by default (``timeout=`` to change)."""
     params = {"output_type": "sourcedAnswer", **params}
-    return run(_linkup_batch(queries, "research", "q", "questions", params, frames.answers_frame))
+    return run(_linkup_batch(queries, "research", "q", "questions", params, "research",
+                             frames.answers_frame))
 
 
 def fetch_pages(urls: Iterable[str], **params: Any) -> pd.DataFrame:
     """Linkup fetch tasks, one row per URL: ``url, task_id, status, error, markdown, favicon,
     raw_content, raw_html, content_type, images`` (``render_js=``, ``include_raw_html=``, ...)."""
-    return run(_linkup_batch(urls, "fetch", "url", "URLs", dict(params), frames.pages_frame))
+    return run(_linkup_batch(urls, "fetch", "url", "URLs", dict(params), "fetch_pages",
+                             frames.pages_frame))
 
 
 # -- Agora -------------------------------------------------------------------------------------
@@ -234,49 +326,44 @@ def _contract_item(value: Any) -> tuple[str, str | None]:
     return agora.check_contract(address), agora.check_handle(handle)
 
 
-async def _deep_dives(values: Iterable[Any], *, confirm: bool, expiration: int | None,
-                      api_key: str | None, base_url: str | None, timeout: float | None,
-                      progress: Any, client_options: dict[str, Any]) -> pd.DataFrame:
-    inputs = as_input_list(values, "token contract addresses")
-    items = [_contract_item(v) for v in inputs]  # all checked before anything is sent
-    unique: dict[Hashable, tuple[str, str | None]] = {}
-    for address, handle in items:
-        unique.setdefault(address.lower(), (address, handle))
+async def _deep_dives(values: Any, confirm: bool, expiration: int | None,
+                      options: dict[str, Any]) -> pd.DataFrame:
+    client_opts, opts, _ = split_options("deep_dives", options, ())
+    batch = check_inputs(values, "token contract addresses", _contract_item,
+                         opts.get("errors", "raise"), key=lambda item: item[0].lower())
     label = "Agora agent-deep-dive"
-    async with Agora(api_key, base_url=base_url, **client_options) as client:
+    async with Agora(**client_opts) as client:
 
-        def missing(item: tuple[str, str | None], why: str) -> Task:
-            return rejected("agora", "agent-deep-dive",
-                            {"contract_address": item[0], "x_handle": item[1]}, why)
+        def request(item: tuple[str, str | None]) -> tuple[str, dict[str, Any]]:
+            return "agent-deep-dive", agora.deep_dive_input(item[0], item[1], expiration)
 
         async def create_one(item: tuple[str, str | None]) -> Task:
             return await client.deep_dive(item[0], item[1], expiration)
 
         async def create_all(todo: list[tuple[str, str | None]],
                              sink: ProgressSink) -> list[Task | None]:
-            created = await create_many(todo, create_one, lambda i, e: missing(i, e.message),
-                                        concurrency=2,
-                                        on_created=_created_progress(sink, label, len(todo)))
-            if confirm:
-                # Confirming spends a credit per task: confirm each created task once.
-                try:
-                    await create_many([t for t in created if t.id], client.confirm_task,
-                                      _confirm_failed, concurrency=2)
-                except PaymentRequired as exc:
-                    for task in created:
-                        if task.service_status == "1":
-                            task.error = f"created, not confirmed: {exc.message}"
-                    exc.tasks = created  # type: ignore[attr-defined]
-                    raise
-            return list(created)
+            def failed(item: tuple[str, str | None], exc: KitError) -> Task:
+                return rejected("agora", "agent-deep-dive", request(item)[1], exc.message)
 
-        # Tasks awaiting confirmation do nothing: waiting for them would only wait for expiry.
-        by_key, stopped = await _collect(client, unique, create_all, label=label, timeout=timeout,
-                                         progress=progress, on_missing=missing, wait=confirm,
-                                         waitable=lambda t: t.service_status != "1")
-    return _finish(frames.deep_dives_frame([(raw, by_key[address.lower()])
-                                            for raw, (address, _h) in zip(inputs, items, strict=True)]),
-                   stopped)
+            return list(await create_many(todo, create_one, failed, concurrency=2,
+                                          on_created=_created_progress(sink, label, len(todo))))
+
+        async def confirm_all(tasks: list[Task]) -> None:
+            # Confirming spends a credit per task: each created, unconfirmed task, once.
+            unconfirmed = [t for t in tasks if t.id and t.service_status == "1"]
+            try:
+                await create_many(unconfirmed, client.confirm_task, _confirm_failed,
+                                  concurrency=2)
+            except PaymentRequired as exc:
+                for task in unconfirmed:
+                    if task.service_status == "1":
+                        task.error = f"created, not confirmed: {exc.message}"
+                raise
+
+        tasks, stopped = await collect(client, batch, request=request, create_all=create_all,
+                                       label=label, options=opts,
+                                       prepare=confirm_all if confirm else None, wait=confirm)
+    return finish(frames.deep_dives_frame(list(zip(batch.inputs, tasks, strict=True))), stopped)
 
 
 def _confirm_failed(task: Task, error: KitError) -> Task:
@@ -285,9 +372,7 @@ def _confirm_failed(task: Task, error: KitError) -> Task:
 
 
 def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: int | None = None,
-               api_key: str | None = None, base_url: str | None = None,
-               timeout: float | None = None, progress: Any = None,
-               **client_options: Any) -> pd.DataFrame:
+               **options: Any) -> pd.DataFrame:
     """Agora deep dives on token contracts, one row per contract in input order.
 
     ``contracts``: addresses, or ``(address, x_handle)`` pairs, or dicts with
@@ -298,13 +383,13 @@ def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: i
     kit waits up to an hour, ``timeout=`` to change, ``math.inf`` for no limit; an unfinished
     task is a row with status ``running`` and an error saying kit stopped waiting).  Without it,
     the tasks are only created (status ``pending``, free) and returned: confirm them later with
-    ``Agora.confirm_task``.  A repeated contract is created once.  Columns: ``contract_address,
-    x_handle, task_id, status, service_status, error, deliverable, expiration_time``.
-    Creates and confirms are paced to Agora's five per minute.
+    ``Agora.confirm_task`` or by calling again with ``confirm=True`` (the journal's tasks are
+    reused, not created again).  A repeated contract is created once.  Columns:
+    ``contract_address, x_handle, task_id, status, service_status, error, deliverable,
+    expiration_time``.  Creates and confirms are paced to Agora's five per minute.  Options:
+    ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``.
     """
-    return run(_deep_dives(contracts, confirm=confirm, expiration=expiration, api_key=api_key,
-                           base_url=base_url, timeout=timeout, progress=progress,
-                           client_options=client_options))
+    return run(_deep_dives(contracts, confirm, expiration, options))
 
 
 def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:

@@ -26,3 +26,18 @@ def _clean_faults(sandbox):
 async def outx(sandbox):
     async with kit.OutX(base_url=sandbox.url, api_key=sandbox.api_key("outx"), retry=FAST_RETRY) as c:
         yield c
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _journal_in_tmp(tmp_path_factory):
+    # Tests never write to the user's journal: one journal file for the session.
+    import os
+
+    path = tmp_path_factory.mktemp("journal") / "journal.sqlite3"
+    old = os.environ.get("KIT_JOURNAL")
+    os.environ["KIT_JOURNAL"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("KIT_JOURNAL", None)
+    else:
+        os.environ["KIT_JOURNAL"] = old

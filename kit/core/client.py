@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -11,6 +12,7 @@ import aiohttp
 
 from .config import resolve
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
+from .journal import Journal, open_journal
 from .policy import PollSchedule, RetryPolicy
 from .poller import BulkRefresh, ProgressSink, wait_for
 from .secrets import Secret
@@ -51,6 +53,7 @@ class ServiceClient:
         poll: PollSchedule | None = None,
         time_scale: float | None = None,
         max_connections: int | None = None,
+        journal: Journal | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         spec = self.spec
         settings = resolve(
@@ -66,6 +69,8 @@ class ServiceClient:
         self.time_scale = settings.time_scale
         self.schedule = poll or spec.schedule
         self._poll_override = poll
+        self.journal = open_journal(journal)
+        self._journaled: dict[str, tuple[str, str | None]] = {}
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
         self.http = HttpEngine(
@@ -102,6 +107,43 @@ class ServiceClient:
     async def close(self) -> None:
         await self.http.close()
 
+    # -- journal ----------------------------------------------------------------------------
+    def _record(self, tasks: Sequence[Task]) -> None:
+        """Write new or changed tasks to the journal (before a create returns to its caller)."""
+        if self.journal is None:
+            return
+        changed = [t for t in tasks if t.id and self._journaled.get(t.id) != (t.status.value, t.error)]
+        if not changed:
+            return
+        self.journal.record_many(changed, origin=self.base_url, key_fp=self._key.fingerprint)
+        for t in changed:
+            self._journaled[t.id] = (t.status.value, t.error)  # type: ignore[index]
+
+    def journaled(self, kind: str, task_input: dict[str, Any]) -> Task | None:
+        """The journal's reusable task for this request (completed or still open), if any."""
+        if self.journal is None:
+            return None
+        task = self.journal.find(self.spec.name, self.base_url, self._key.fingerprint, kind,
+                                 task_input)
+        if task is not None and task.id:
+            self._journaled[task.id] = (task.status.value, task.error)
+        return task
+
+    def _waitable(self, task: Task) -> bool:
+        """Is waiting for ``task`` useful?  (Agora's unconfirmed tasks never move on their own.)"""
+        return True
+
+    async def resume(self, *, timeout: float | None = None, progress: Any = None) -> list[Task]:
+        """Finish what the journal holds unfinished for this key and origin; creates nothing."""
+        if self.journal is None:
+            return []
+        tasks = self.journal.unfinished(self.spec.name, self.base_url, self._key.fingerprint)
+        for t in tasks:
+            self._journaled[t.id] = (t.status.value, t.error)  # type: ignore[index]
+        await self.wait([t for t in tasks if self._waitable(t)], timeout=timeout,
+                        progress=progress, label=f"{self.spec.label} resume")
+        return tasks
+
     # -- requests ---------------------------------------------------------------------------
     async def _call(self, endpoint: Endpoint, **kwargs: Any) -> Any:
         response: Response = await self.http.request(endpoint, **kwargs)
@@ -128,6 +170,7 @@ class ServiceClient:
         timeout: float | None = None,
         progress: bool | ProgressSink | None = None,
         label: str | None = None,
+        notes: Sequence[str] = (),
     ) -> list[Task]:
         """Poll until every task is final or ``timeout`` seconds pass; return the tasks.
 
@@ -161,4 +204,6 @@ class ServiceClient:
             concurrency=self.spec.poll_concurrency,
             progress=sink,
             label=label,
+            on_update=lambda task: self._record([task]),
+            notes=notes,
         )

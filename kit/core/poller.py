@@ -78,6 +78,7 @@ async def wait_for(
     label: str = "tasks",
     tick: float = 0.25,
     on_update: Callable[[Task], None] | None = None,
+    notes: Sequence[str] = (),
 ) -> list[Task]:
     """Read every unfinished task until it is final or ``timeout`` seconds have passed.
 
@@ -123,9 +124,9 @@ async def wait_for(
     inflight: set[asyncio.Task[None]] = set()
     fatal: list[BaseException] = []
 
-    def emit(finished: bool = False, notes: list[str] | None = None) -> None:
+    def emit(finished: bool = False, extra: Sequence[str] = ()) -> None:
         if progress is not None:
-            event = snapshot(label, tasks, loop.time() - started, finished, notes)
+            event = snapshot(label, tasks, loop.time() - started, finished, [*notes, *extra])
             (progress.close if finished else progress.update)(event)
 
     async def read(task: Task) -> None:
@@ -214,7 +215,7 @@ async def wait_for(
             await asyncio.gather(*inflight, return_exceptions=True)
 
     if fatal:
-        emit(finished=True, notes=["stopped"])
+        emit(finished=True, extra=["stopped"])
         raise fatal[0]
     timed_out = [t for t in tasks if not t.done and t.id is not None]
     if timed_out:
@@ -224,5 +225,5 @@ async def wait_for(
                 f"still {task.status.value} when kit stopped waiting after {waited:g} s; "
                 "the task may still finish at the service: wait for it again later"
             )
-    emit(finished=True, notes=[f"{len(timed_out)} not finished in time"] if timed_out else [])
+    emit(finished=True, extra=[f"{len(timed_out)} not finished in time"] if timed_out else [])
     return list(tasks)

@@ -85,6 +85,13 @@ def check_task_id(value: Any) -> str:
     return value.strip()
 
 
+def deep_dive_input(contract_address: str, x_handle: str | None,
+                    expiration: int | None = None) -> dict[str, Any]:
+    """What a deep dive asks for: the task's ``input`` and the journal's key for reuse."""
+    return {"contract_address": contract_address, "x_handle": x_handle,
+            **({"expiration": expiration} if expiration else {})}
+
+
 class AgoraErrors(ErrorReader):
     def error(self, endpoint: Endpoint, status: int, message: str, code: str | None,
               service: str) -> KitError:
@@ -185,8 +192,8 @@ class Agora(ServiceClient):
             body["expiration"] = expiration
         data = await self._call(DEEP_DIVE, json_body=body)
         task = to_task(data, "agent-deep-dive", now=self._now())
-        task.input = {"contract_address": body["contract_address"], "x_handle": handle,
-                      **({"expiration": expiration} if expiration else {})}
+        task.input = deep_dive_input(body["contract_address"], handle, expiration)
+        self._record([task])
         return task
 
     async def suggest_service(self, description: str) -> Task:
@@ -194,7 +201,9 @@ class Agora(ServiceClient):
         if not isinstance(description, str) or not description.strip():
             raise _bad("suggest_service needs a non-empty description.")
         data = await self._call(SUGGEST, json_body={"description": description.strip()})
-        return to_task(data, "other", now=self._now())
+        task = to_task(data, "other", now=self._now())
+        self._record([task])
+        return task
 
     async def confirm_task(self, task_id: str | Task) -> Task:
         """Confirm a task: **spends one credit** and starts the work.  Never repeated by kit."""
@@ -204,7 +213,8 @@ class Agora(ServiceClient):
         confirmed = to_task(data, source.kind if source else None, now=self._now())
         if source is not None:
             apply(source, data, self._now())
-            return source
+            confirmed = source
+        self._record([confirmed])
         return confirmed
 
     async def get_task(self, task_id: str) -> Task:
@@ -256,3 +266,6 @@ class Agora(ServiceClient):
         return [t for t in due if t.id in listed]
 
     _bulk_refresh = _refresh_many
+
+    def _waitable(self, task: Task) -> bool:
+        return task.service_status != "1"  # unconfirmed: nothing happens until confirm_task

@@ -307,7 +307,11 @@ class Linkup(ServiceClient):
                 raise ServiceError(f"Linkup create-tasks: expected {len(batch)} tasks back, got "
                                    f"{data!r:.200}; check list_tasks() before submitting again.",
                                    service="Linkup")
-            created.extend(to_task(d) for d in data)
+            batch_tasks = [to_task(d) for d in data]
+            for task, sent in zip(batch_tasks, batch, strict=True):
+                task.input = sent["input"]  # what was asked: the journal's key for reuse
+            self._record(batch_tasks)
+            created.extend(batch_tasks)
             size, pause = MAX_BATCH, 1.0
         return created
 

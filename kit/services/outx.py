@@ -160,8 +160,10 @@ class OutX(ServiceClient):
                 "the task may exist at OutX: check before creating it again.",
                 service="OutX",
             )
-        return Task(service="outx", id=str(task_id), kind=kind, input=body,
+        task = Task(service="outx", id=str(task_id), kind=kind, input=body,
                     service_status="pending")
+        self._record([task])
+        return task
 
     async def fetch_profile(self, slug: str) -> Task:
         """Create a fetch-profile task for a slug or profile URL."""
