@@ -8,7 +8,7 @@
         [task] = await client.wait([task])
 """
 
-from . import frames
+from . import frames, progress
 from .core.errors import (
     AuthenticationError,
     InvalidRequest,
@@ -20,10 +20,21 @@ from .core.errors import (
     ServiceError,
     TransportError,
 )
+from .core.journal import Journal
 from .core.policy import PollSchedule, Rate, RetryPolicy
 from .core.task import Status, Task
 from .export import export
-from .helpers import deep_dives, fetch_pages, posts, profiles, research, search, to_frame
+from .helpers import (
+    deep_dives,
+    fetch_pages,
+    journal,
+    posts,
+    profiles,
+    research,
+    resume,
+    search,
+    to_frame,
+)
 from .sandbox import Sandbox
 from .services.agora import Agora
 from .services.linkup import Linkup
@@ -36,6 +47,7 @@ __all__ = [
     "Agora",
     "AuthenticationError",
     "InvalidRequest",
+    "Journal",
     "KitError",
     "Linkup",
     "NotFound",
@@ -55,9 +67,12 @@ __all__ = [
     "export",
     "fetch_pages",
     "frames",
+    "journal",
     "posts",
     "profiles",
+    "progress",
     "research",
+    "resume",
     "run",
     "search",
     "to_frame",

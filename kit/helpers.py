@@ -20,7 +20,9 @@ import pandas as pd
 from . import frames
 from .core.batch import create_many, rejected
 from .core.client import ServiceClient
-from .core.errors import InvalidRequest, KitError, PaymentRequired
+from .core.errors import AuthenticationError, InvalidRequest, KitError, PaymentRequired
+from .core.journal import COLUMNS as JOURNAL_COLUMNS
+from .core.journal import open_journal
 from .core.policy import PollSchedule
 from .core.poller import ProgressEvent, ProgressSink
 from .core.task import Task
@@ -395,3 +397,51 @@ def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: i
 def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
     """Any kit tasks -> a DataFrame (see :func:`kit.frames.to_frame`)."""
     return frames.to_frame(tasks)
+
+
+# -- journal -----------------------------------------------------------------------------------
+SERVICE_CLIENTS: dict[str, type[ServiceClient]] = {"outx": OutX, "linkup": Linkup, "agora": Agora}
+
+
+async def _resume(services: Sequence[str], options: dict[str, Any]) -> pd.DataFrame:
+    client_opts, opts, _ = split_options("resume", options, ())
+    unknown = [s for s in services if s not in SERVICE_CLIENTS]
+    if unknown:
+        raise InvalidRequest(f"resume(): unknown service {unknown[0]!r}; choose from "
+                             f"{', '.join(SERVICE_CLIENTS)}.")
+    if len(services) > 1 and ("api_key" in client_opts or "base_url" in client_opts):
+        raise InvalidRequest("resume(): api_key= and base_url= belong to one service: pass "
+                             "services=['outx'] (or 'linkup', 'agora') with them.")
+    tasks: list[Task] = []
+    for name in services:
+        try:
+            client = SERVICE_CLIENTS[name](**client_opts)
+        except AuthenticationError:
+            continue  # no key for this service here: nothing of it can be resumed
+        async with client:
+            tasks += await client.resume(timeout=opts.get("timeout"), progress=opts.get("progress"))
+    return frames.to_frame(tasks)
+
+
+def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), **options: Any
+           ) -> pd.DataFrame:
+    """Finish the tasks the journal holds unfinished, for the keys at hand; create nothing.
+
+    For each service with a key (argument, sandbox or environment), reads the journal's pending
+    and running tasks of that key and origin, polls them to the end (or ``timeout``), and
+    returns them as one frame (the columns of :func:`kit.to_frame`).  Agora tasks awaiting
+    confirmation are listed, not waited for.  Options: ``timeout``, ``progress``, ``journal``
+    (a path), and with one service in ``services``: ``api_key``, ``base_url``.
+    """
+    return run(_resume(list(services), options))
+
+
+def journal(path: Any = None) -> pd.DataFrame:
+    """The journal as a DataFrame (one row per task kit created or reused), for inspection and
+    export.  It holds a fingerprint of each key, never the key."""
+    book = open_journal(path if path is not None else None)
+    rows = book.rows() if book is not None else []
+    df = pd.DataFrame.from_records(rows, columns=JOURNAL_COLUMNS)
+    for column in ("created_at", "updated_at"):
+        df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")
+    return df

@@ -69,7 +69,7 @@ class ServiceClient:
         self.time_scale = settings.time_scale
         self.schedule = poll or spec.schedule
         self._poll_override = poll
-        self.journal = open_journal(journal)
+        self.journal = open_journal(settings.journal if journal is None else journal)
         self._journaled: dict[str, tuple[str, str | None]] = {}
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))

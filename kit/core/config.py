@@ -17,6 +17,7 @@ class Target:
     url: str
     keys: dict[str, Secret] = field(repr=False)
     speed: float = 1.0
+    journal: str | None = None  # the sandbox's own journal: sandbox tasks stay out of yours
 
 
 _targets: list[Target] = []
@@ -44,6 +45,7 @@ class Settings:
     key: Secret = field(repr=False)
     base_url: str
     time_scale: float
+    journal: str | None = None
 
 
 def resolve(
@@ -88,4 +90,5 @@ def resolve(
         time_scale = target.speed if on_target and target else 1.0
     if time_scale <= 0:
         raise ValueError("time_scale must be positive")
-    return Settings(key=key, base_url=url, time_scale=float(time_scale))
+    journal = target.journal if on_target and target else None
+    return Settings(key=key, base_url=url, time_scale=float(time_scale), journal=journal)

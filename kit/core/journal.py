@@ -181,3 +181,14 @@ def open_journal(journal: Journal | str | os.PathLike[str] | bool | None) -> Jou
         if key not in _open:
             _open[key] = Journal(path)
         return _open[key]
+
+
+def discard(path: str | os.PathLike[str]) -> None:
+    """Close and delete a journal file (the sandbox's own, when the sandbox stops)."""
+    key = str(Path(path).expanduser().resolve())
+    with _open_lock:
+        journal = _open.pop(key, None)
+    if journal is not None:
+        journal.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{key}{suffix}").unlink(missing_ok=True)

@@ -9,7 +9,9 @@ service completes in half a second, and clients scale their poll intervals to ma
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import tempfile
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ..core.config import Target, push_target, remove_target
+from ..core.journal import discard
 from ..core.secrets import Secret
 from .agora import AgoraAccount, AgoraConfig, AgoraSandbox
 from .app import RequestLog, build_app
@@ -62,8 +65,14 @@ class Sandbox:
         agora_delay: tuple[float, float, float] = (120.0, 300.0, 900.0),
         agora_stuck: Iterable[str] = (),
         agora_credits: int = 100,
+        journal: str | None = None,
     ) -> None:
         self.clock = Clock(speed)
+        # Clients of this sandbox journal to a file of its own, so that sandbox tasks never mix
+        # with real ones in the user's journal.
+        self._own_journal = journal is None
+        self.journal = journal or os.path.join(
+            tempfile.gettempdir(), f"kit-sandbox-{os.getpid()}-{secrets.token_hex(4)}.sqlite3")
         self.seed = seed
         self.host, self.port = host, port
         self.activate = activate
@@ -146,7 +155,7 @@ class Sandbox:
             raise failure[0]
         if self.activate:
             keys = {service: Secret(self._keys[(service, "acme")]) for service in TEAMS}
-            self._target = Target(self.url, keys, self.speed)
+            self._target = Target(self.url, keys, self.speed, self.journal)
             push_target(self._target)
         return self
 
@@ -168,6 +177,8 @@ class Sandbox:
         if self._target is not None:
             remove_target(self._target)
             self._target = None
+            if self._own_journal:  # its tasks die with the sandbox
+                discard(self.journal)
         if self._thread is None or self._loop is None:
             return
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -1,0 +1,110 @@
+"""The journal: nothing created is lost, nothing is paid for twice, keys stay out."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import kit
+from kit.core.journal import Journal
+
+
+@pytest.fixture
+def book(tmp_path):
+    return Journal(tmp_path / "journal.sqlite3")
+
+
+async def test_created_task_is_journaled_before_create_returns(sandbox, book):
+    async with kit.OutX(journal=book) as c:
+        task = await c.fetch_profile("journal-first")
+        rows = book.rows()  # nothing awaited since the create returned
+        assert [r["task_id"] for r in rows] == [task.id]
+        assert rows[0]["status"] == "pending" and rows[0]["input"] == '{"profile_slug": "journal-first"}'
+        await c.wait([task], progress=False)
+    [row] = book.rows()
+    assert row["status"] == "completed" and '"name"' in row["output"]
+    assert row["key_fp"] == c.key_fingerprint and sandbox.api_key("outx") not in str(row)
+    mode = sqlite3.connect(book.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+async def test_journal_false_writes_nothing(sandbox, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_JOURNAL", str(tmp_path / "env.sqlite3"))
+    async with kit.OutX(journal=False, base_url=sandbox.url, api_key=sandbox.api_key()) as c:
+        assert c.journal is None
+        await c.fetch_profile("no-journal")
+    async with kit.OutX(base_url=sandbox.url, api_key=sandbox.api_key()) as c:
+        assert str(c.journal.path) == sandbox.journal  # sandbox tasks stay out of yours
+    async with kit.OutX(base_url="https://api.outx.ai", api_key="k") as c:
+        assert c.journal.path == tmp_path / "env.sqlite3"  # KIT_JOURNAL
+    async with kit.OutX(base_url="https://api.outx.ai", api_key="k",
+                        journal=tmp_path / "arg.sqlite3") as c:
+        assert c.journal.path == tmp_path / "arg.sqlite3"
+
+
+def test_rerun_reuses_the_journal_and_fresh_pays_again(sandbox):
+    slugs = ["rerun-a", "rerun-b", "https://www.linkedin.com/in/rerun-c/"]
+    first = kit.profiles(slugs, progress=False)
+    before = sum(sandbox.outx.creates.values())
+    events = []
+
+    class Sink(kit.progress.NullProgress):
+        def update(self, e):
+            events.append(e)
+
+        close = update
+
+    second = kit.profiles(slugs, progress=Sink())
+    assert sum(sandbox.outx.creates.values()) == before  # nothing created again
+    assert list(second["task_id"]) == list(first["task_id"])
+    assert second.drop(columns=[]).equals(first)
+    assert "3 reused from journal" in kit.progress.describe(events[-1])
+    kit.profiles(slugs[:1], fresh=True, progress=False)
+    assert sum(sandbox.outx.creates.values()) == before + 1
+
+
+def test_resume_finishes_what_a_lost_kernel_left(sandbox):
+    async def create_and_forget():
+        async with kit.Linkup() as c:
+            return [t.id for t in await c.submit(
+                [{"type": "search", "input": {"q": f"resume me {i}", "depth": "deep"}}
+                 for i in range(5)])]
+
+    ids = kit.run(create_and_forget())  # the "kernel" dies: only the journal knows the ids
+    creates = sum(sandbox.linkup.creates.values())
+    df = kit.resume(progress=False)
+    assert set(ids) <= set(df["task_id"])
+    assert (df.set_index("task_id").loc[ids, "status"] == "completed").all()
+    assert {"service", "kind", "task_id", "status", "error", "q", "answer"} <= set(df.columns)
+    assert sum(sandbox.linkup.creates.values()) == creates  # resume creates nothing
+    assert kit.resume(progress=False).empty  # nothing left unfinished
+
+
+def test_journal_frame_has_no_key(sandbox):
+    kit.profiles(["journal-frame"], progress=False)
+    df = kit.journal(sandbox.journal)
+    assert {"service", "task_id", "key_fp", "status", "input", "output"} <= set(df.columns)
+    assert "journal-frame" in " ".join(df["input"])
+    assert sandbox.api_key("outx") not in df.to_csv()
+
+
+def test_two_processes_write_at_once(tmp_path):
+    path = tmp_path / "shared.sqlite3"
+    code = textwrap.dedent(f"""
+        import sys
+        from kit.core.journal import Journal
+        from kit.core.task import Task
+        j = Journal({str(path)!r})
+        for i in range(300):
+            j.record(Task("outx", f"{{sys.argv[1]}}-{{i}}", "fetch-profile",
+                          input={{"profile_slug": f"p{{i}}"}}), origin="o", key_fp="f")
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code, name]) for name in ("a", "b")]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    rows = Journal(path).rows()
+    assert len(rows) == 600
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
