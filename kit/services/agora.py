@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..core.client import ServiceClient, ServiceSpec
-from ..core.errors import InvalidRequest, KitError, PaymentRequired, ServiceError
+from ..core.errors import InvalidRequest, KitError, PaymentRequired, ServiceError, TransportError
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.task import Status, Task, utcnow
@@ -190,11 +190,29 @@ class Agora(ServiceClient):
                 raise _bad(f"expiration must be a whole number of hours from 24 to 72, got "
                            f"{expiration!r}.")
             body["expiration"] = expiration
-        data = await self._call(DEEP_DIVE, json_body=body)
+        try:
+            data = await self._call(DEEP_DIVE, json_body=body)
+        except (TransportError, ServiceError) as exc:
+            # The answer was lost, not necessarily the request: look before anyone pays twice.
+            data = await self._find_created(body, exc)
         task = to_task(data, "agent-deep-dive", now=self._now())
         task.input = deep_dive_input(body["contract_address"], handle, expiration)
         self._record([task])
         return task
+
+    async def _find_created(self, body: dict[str, Any], failure: KitError) -> dict[str, Any]:
+        """The task this create made, if the account list shows it; else ``failure`` again."""
+        try:
+            listed = await self._call(ACCOUNT_TASKS) or []
+        except KitError:
+            listed = []
+        known = set(self._journaled)
+        for data in reversed(listed):  # the newest first
+            if (data.get("task_id") not in known and data.get("status") == "1"
+                    and data.get("contract_address") == body["contract_address"]
+                    and data.get("x_handle") == body.get("x_handle")):
+                return data
+        raise failure
 
     async def suggest_service(self, description: str) -> Task:
         """Suggest a new kind of service to the marketplace (an "other" task)."""

@@ -15,8 +15,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ..core.batch import rejected
 from ..core.client import ServiceClient, ServiceSpec
-from ..core.errors import InvalidRequest, KitError, PaymentRequired, RateLimited, ServiceError
+from ..core.errors import (
+    InvalidRequest,
+    KitError,
+    PaymentRequired,
+    RateLimited,
+    ServiceError,
+    TransportError,
+)
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.task import Status, Task, utcnow
@@ -289,6 +297,11 @@ class Linkup(ServiceClient):
             batch = items[len(created):len(created) + size]
             try:
                 data = await self._call(CREATE, json_body=batch)
+            except (TransportError, ServiceError) as exc:
+                # The answer was lost, not necessarily the request: find what Linkup created
+                # instead of paying twice; what it did not create becomes a failed task.
+                created.extend(await self._reconcile(batch, exc))
+                continue
             except (PaymentRequired, RateLimited) as exc:
                 if exc.code != QUEUE_FULL:
                     exc.tasks = created  # type: ignore[attr-defined]
@@ -314,6 +327,36 @@ class Linkup(ServiceClient):
             created.extend(batch_tasks)
             size, pause = MAX_BATCH, 1.0
         return created
+
+    async def _reconcile(self, batch: list[dict[str, Any]], failure: KitError) -> list[Task]:
+        """After a create whose answer was lost: the batch's tasks as Linkup has them, matched
+        by input among the most recent ones; items not found become failed tasks."""
+        known = set(self._journaled)
+        recent: list[Task] = []
+        try:
+            async for task in self.iter_tasks(sort_by="createdAt", sort_direction="desc",
+                                              page_size=100):
+                if task.id not in known:
+                    recent.append(task)
+                if len(recent) >= len(batch) + 200:
+                    break
+        except KitError:
+            recent = []  # cannot look: report every item as unknown
+        recent.reverse()  # oldest first: the batch's order
+        found: list[Task] = []
+        for item in batch:
+            match = next((t for t in recent if t.kind == item["type"] and all(
+                t.input.get(k) == v for k, v in item["input"].items())), None)
+            if match is not None:
+                recent.remove(match)
+                match.input = item["input"]
+                found.append(match)
+            else:
+                found.append(rejected("linkup", item["type"], item["input"], (
+                    f"{failure.message} Linkup shows no such task: it was not created; "
+                    "submit it again.")))
+        self._record(found)
+        return found
 
     async def _queue_room(self) -> int:
         page = await self.list_tasks(page_size=1, status=["pending", "processing"])
