@@ -110,6 +110,11 @@ def split_options(name: str, options: dict[str, Any], service_params: Iterable[s
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise InvalidRequest(f"{name}() got an unexpected keyword argument {key!r}.{hint} "
                                  f"It takes {', '.join(known)}.")
+    timeout = helper.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or timeout <= 0):
+        raise InvalidRequest(f"{name}(): timeout must be a positive number of seconds (or None "
+                             f"for the default, math.inf for no limit), not {timeout!r}.")
     return client, helper, params
 
 
@@ -331,6 +336,7 @@ def _contract_item(value: Any) -> tuple[str, str | None]:
 async def _deep_dives(values: Any, confirm: bool, expiration: int | None,
                       options: dict[str, Any]) -> pd.DataFrame:
     client_opts, opts, _ = split_options("deep_dives", options, ())
+    agora.check_expiration(expiration)
     batch = check_inputs(values, "token contract addresses", _contract_item,
                          opts.get("errors", "raise"), key=lambda item: item[0].lower())
     label = "Agora agent-deep-dive"

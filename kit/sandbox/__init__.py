@@ -105,6 +105,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self._target: Target | None = None
         self.url = ""
 
@@ -121,7 +122,18 @@ class Sandbox:
                            f"{TEAMS.get(service)}") from None
 
     def app(self) -> web.Application:
-        return build_app([self.outx, self.linkup, self.agora], self.faults, self.log)
+        return build_app([self.outx, self.linkup, self.agora], self.faults, self.log,
+                         self.stats)
+
+    def stats(self) -> dict[str, Any]:
+        """What the sandbox holds (served at ``/_sandbox/stats`` for other processes)."""
+        return {"outx": {"tasks": len(self.outx.tasks), "creates": sum(self.outx.creates.values()),
+                         "most_creates_per_input": max(self.outx.creates.values(), default=0)},
+                "linkup": {"tasks": len(self.linkup.tasks),
+                           "creates": sum(self.linkup.creates.values())},
+                "agora": {"tasks": len(self.agora.tasks),
+                          "creates": sum(self.agora.creates.values())},
+                "outx_task_ids": sorted(self.outx.tasks)}
 
     # -- lifetime --------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -164,10 +176,29 @@ class Sandbox:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
+        self._site = site
         server = site._server  # the bound socket tells which free port was given
         port = server.sockets[0].getsockname()[1] if server and server.sockets else self.port
         self.port = port
         self.url = f"http://{self.host}:{port}"
+
+    async def _restart(self, downtime: float) -> None:
+        await self._site.stop()  # new connections are refused, as during a deploy
+        await asyncio.sleep(downtime)
+        self._site = web.TCPSite(self._runner, self.host, self.port)
+        await self._site.start()
+
+    def restart(self, downtime: float = 0.5, *, after: float = 0.0) -> None:
+        """Take the server down for ``downtime`` real seconds, ``after`` seconds from now, keeping
+        every task (a service restart loses no data).  Returns at once."""
+        if self._loop is None:
+            raise RuntimeError("the sandbox is not running")
+
+        async def later() -> None:
+            await asyncio.sleep(after)
+            await self._restart(downtime)
+
+        asyncio.run_coroutine_threadsafe(later(), self._loop)
 
     async def _close(self) -> None:
         if self._runner is not None:

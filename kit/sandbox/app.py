@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -57,10 +58,17 @@ async def _not_found(request: web.Request) -> web.Response:
                              status=404)
 
 
-def build_app(services: list, faults: Faults, log: RequestLog) -> web.Application:
+def build_app(services: list, faults: Faults, log: RequestLog,
+              stats: Callable[[], dict] | None = None) -> web.Application:
     # The log is outermost, so it records what the faults made of each request.
     app = web.Application(middlewares=[log.middleware(), middleware(faults)])
     for service in services:
         app.add_routes(service.routes())
+    if stats is not None:
+        # Not part of any service: lets a test in another process see what the sandbox holds.
+        async def serve_stats(request: web.Request) -> web.Response:
+            return web.json_response(stats())
+
+        app.router.add_get("/_sandbox/stats", serve_stats)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app

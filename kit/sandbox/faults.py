@@ -109,11 +109,12 @@ def fault_response(rule: FaultRule, request: web.Request) -> web.StreamResponse:
                              status=rule.status)
 
 
-def drop(request: web.Request) -> None:
+def drop(request: web.Request) -> web.StreamResponse:
+    """Close the connection without an answer (what the client sees as a reset)."""
     transport = request.transport
     if transport is not None:
         transport.abort()
-    raise ConnectionResetError("sandbox fault: connection dropped")
+    return web.Response(status=599)  # never sent: the connection is gone
 
 
 def middleware(faults: Faults) -> Callable:
@@ -130,7 +131,7 @@ def middleware(faults: Faults) -> Callable:
         if rule.after:
             await handler(request)
         if rule.kind == "drop":
-            drop(request)
+            return drop(request)
         return fault_response(rule, request)
 
     return inject

@@ -79,6 +79,13 @@ def check_handle(value: Any) -> str | None:
     return handle
 
 
+def check_expiration(hours: Any) -> int | None:
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int)
+                              or not 24 <= hours <= 72):
+        raise _bad(f"expiration must be a whole number of hours from 24 to 72, got {hours!r}.")
+    return hours
+
+
 def check_task_id(value: Any) -> str:
     if not isinstance(value, str) or not _TASK_ID.match(value.strip()):
         raise _bad(f"{value!r} is not an Agora task id (8 lowercase letters).")
@@ -184,11 +191,7 @@ class Agora(ServiceClient):
         handle = check_handle(x_handle)
         if handle:
             body["x_handle"] = handle
-        if expiration is not None:
-            if isinstance(expiration, bool) or not isinstance(expiration, int) or not (
-                    24 <= expiration <= 72):
-                raise _bad(f"expiration must be a whole number of hours from 24 to 72, got "
-                           f"{expiration!r}.")
+        if check_expiration(expiration) is not None:
             body["expiration"] = expiration
         try:
             data = await self._call(DEEP_DIVE, json_body=body)

@@ -1,0 +1,102 @@
+"""Bad input, table-driven, for every public helper: a clear error before any request, or with
+errors="rows", a row with its error while the good inputs still run."""
+
+from __future__ import annotations
+
+import datetime
+
+import pandas as pd
+import pytest
+
+import kit
+
+GOOD = {"profiles": "williamhgates", "posts": "williamhgates", "search": "a fine question",
+        "research": "a fine question", "fetch_pages": "https://example.com/page",
+        "deep_dives": "0x" + "c" * 40}
+HELPERS = {name: getattr(kit, name) for name in GOOD}
+
+CASES = [
+    # (helper, inputs, options, error class, words the message must hold)
+    *[(h, [], {}, kit.InvalidRequest, "empty") for h in GOOD],
+    *[(h, None, {}, kit.InvalidRequest, "None") for h in GOOD],
+    *[(h, GOOD[h], {}, kit.InvalidRequest, "single string") for h in GOOD],
+    *[(h, [GOOD[h], 42], {}, kit.InvalidRequest, "42") for h in GOOD],
+    *[(h, [GOOD[h], None], {}, kit.InvalidRequest, "None") for h in GOOD],
+    *[(h, [GOOD[h]], {"colour": "blue"}, kit.InvalidRequest, "unexpected keyword argument 'colour'")
+      for h in GOOD],
+    *[(h, [GOOD[h]], {"base_url": "http://example.com", "api_key": "k"}, kit.InvalidRequest,
+       "plain http") for h in GOOD],
+    ("profiles", ["https://example.com/in/someone"], {}, kit.InvalidRequest, "not a LinkedIn profile"),
+    ("profiles", ["https://www.linkedin.com/company/microsoft/"], {}, kit.InvalidRequest,
+     "not a LinkedIn profile"),
+    ("profiles", [GOOD["profiles"]], {"timeout": -5}, kit.InvalidRequest, "timeout"),
+    ("profiles", [GOOD["profiles"]], {"poll_interval": 0}, kit.InvalidRequest, "poll_interval"),
+    ("profiles", [GOOD["profiles"]], {"errors": "ignore"}, kit.InvalidRequest, "errors must be"),
+    ("fetch_pages", ["not a url"], {}, kit.InvalidRequest, "not an http(s) URL"),
+    ("fetch_pages", ["ftp://example.com/x"], {}, kit.InvalidRequest, "not an http(s) URL"),
+    ("search", ["q"], {"from_date": "2025-02-30"}, kit.InvalidRequest, "not a date"),
+    ("search", ["q"], {"to_date": 20250101}, kit.InvalidRequest, "not a date"),
+    ("search", ["q"], {"depth": "very"}, kit.InvalidRequest, "depth"),
+    ("research", ["q"], {"reasoning_depth": "XXL"}, kit.InvalidRequest, "reasoningDepth"),
+    ("deep_dives", ["0xabc"], {}, kit.InvalidRequest, "not a token contract"),
+    ("deep_dives", [GOOD["deep_dives"]], {"expiration": 100}, kit.InvalidRequest, "24 to 72"),
+]
+
+
+@pytest.mark.parametrize("helper, inputs, options, error, words", CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_bad_input_fails_before_any_request(sandbox, helper, inputs, options, error, words):
+    before = sandbox.log.count()
+    with pytest.raises(error) as info:
+        HELPERS[helper](inputs, progress=False, **options)
+    assert words.lower() in str(info.value).lower()
+    assert sandbox.log.count() == before
+
+
+@pytest.mark.parametrize("helper", list(GOOD))
+def test_missing_key_is_an_authentication_error(helper, monkeypatch, sandbox):
+    for name in ("OUTX_API_KEY", "LINKUP_API_KEY", "AGORA_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    before = sandbox.log.count()
+    with pytest.raises(kit.AuthenticationError, match="API key"):
+        # a real origin: the running sandbox's key does not apply there
+        HELPERS[helper]([GOOD[helper]], base_url="https://api.invalid", progress=False)
+    assert sandbox.log.count() == before
+
+
+@pytest.mark.parametrize("helper, bad", [("profiles", "not a slug!"), ("posts", 7),
+                                         ("search", ""), ("fetch_pages", "nope"),
+                                         ("deep_dives", "0x1")])
+def test_errors_rows_keeps_bad_items_as_rows(sandbox, helper, bad):
+    extra = {"confirm": True} if helper == "deep_dives" else {}
+    df = HELPERS[helper]([GOOD[helper], bad, GOOD[helper]], errors="rows", progress=False, **extra)
+    assert len(df) == 3
+    assert list(df["status"]) == ["completed", "failed", "completed"]
+    assert pd.isna(df["task_id"].iloc[1]) and len(df["error"].iloc[1]) > 10
+
+
+def test_ten_thousand_duplicates_create_one_task(sandbox):
+    before = sandbox.outx.creates[("fetch-profile", "ten-k-duplicate")]
+    df = kit.profiles(["ten-k-duplicate"] * 10_000, progress=False, fresh=True)
+    assert len(df) == 10_000 and df["task_id"].nunique() == 1
+    assert (df["status"] == "completed").all()
+    assert sandbox.outx.creates[("fetch-profile", "ten-k-duplicate")] == before + 1
+
+
+def test_dates_accept_date_objects(sandbox):
+    df = kit.search(["dated question"], from_date=datetime.date(2025, 1, 1),
+                    to_date=datetime.datetime(2025, 6, 30, 12), progress=False)
+    sent = sandbox.linkup.tasks[df.loc[0, "task_id"]]["input"]
+    assert (sent["fromDate"], sent["toDate"]) == ("2025-01-01", "2025-06-30")
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda: kit.to_frame([1, 2]), TypeError),
+    (lambda: kit.export("not a frame", "x.csv"), kit.InvalidRequest),
+    (lambda: kit.run("not a coroutine"), TypeError),
+    (lambda: kit.resume(services=["myspace"]), kit.InvalidRequest),
+    (lambda: kit.resume(api_key="k"), kit.InvalidRequest),
+])
+def test_other_entry_points_refuse_bad_input(call, error):
+    with pytest.raises(error):
+        call()
