@@ -13,7 +13,7 @@ def test_profiles_one_row_per_input_in_order(sandbox):
     inputs = ["williamhgates", "https://www.linkedin.com/in/satyanadella/", "ghost-profile-404",
               "WilliamHGates", "jane-doe-42", "williamhgates"]
     before = sandbox.outx.creates.copy()
-    df = kit.profiles(inputs, progress=False)
+    df = kit.profiles(inputs, progress=False, fresh=True)  # fresh: count creates afresh
     assert list(df["input"]) == inputs
     assert list(df.columns) == ["input", "profile_slug", "task_id", "status", "error", *PROFILE_FIELDS]
     assert list(df["profile_slug"]) == ["williamhgates", "satyanadella", "ghost-profile-404",
