@@ -345,33 +345,53 @@ async def _deep_dives(values: Any, confirm: bool, expiration: int | None,
         def request(item: tuple[str, str | None]) -> tuple[str, dict[str, Any]]:
             return "agent-deep-dive", agora.deep_dive_input(item[0], item[1], expiration)
 
+        created: dict[tuple[str, str | None], Task] = {}
+
         async def create_one(item: tuple[str, str | None]) -> Task:
-            return await client.deep_dive(item[0], item[1], expiration)
+            task = created[item] = await client.deep_dive(item[0], item[1], expiration)
+            if confirm:  # confirmed at once: the work starts while the rest are created
+                try:
+                    await client.confirm_task(task)
+                except PaymentRequired:
+                    raise
+                except KitError as exc:
+                    _confirm_failed(task, exc)
+            return task
 
         async def create_all(todo: list[tuple[str, str | None]],
                              sink: ProgressSink) -> list[Task | None]:
             def failed(item: tuple[str, str | None], exc: KitError) -> Task:
                 return rejected("agora", "agent-deep-dive", request(item)[1], exc.message)
 
-            return list(await create_many(todo, create_one, failed, concurrency=2,
-                                          on_created=_created_progress(sink, label, len(todo))))
+            try:
+                return list(await create_many(todo, create_one, failed, concurrency=2,
+                                              on_created=_created_progress(sink, label, len(todo))))
+            except PaymentRequired as exc:
+                exc.tasks = [t if t is not None else created.get(item)  # type: ignore[attr-defined]
+                             for item, t in zip(todo, exc.tasks, strict=True)]  # type: ignore[attr-defined]
+                _unconfirmed(exc.tasks, exc)  # type: ignore[attr-defined]
+                raise
 
         async def confirm_all(tasks: list[Task]) -> None:
-            # Confirming spends a credit per task: each created, unconfirmed task, once.
+            # Tasks reused from the journal may still await confirmation: confirm each once.
             unconfirmed = [t for t in tasks if t.id and t.service_status == "1"]
             try:
                 await create_many(unconfirmed, client.confirm_task, _confirm_failed,
                                   concurrency=2)
             except PaymentRequired as exc:
-                for task in unconfirmed:
-                    if task.service_status == "1":
-                        task.error = f"created, not confirmed: {exc.message}"
+                _unconfirmed(unconfirmed, exc)
                 raise
 
         tasks, stopped = await collect(client, batch, request=request, create_all=create_all,
                                        label=label, options=opts,
                                        prepare=confirm_all if confirm else None, wait=confirm)
     return finish(frames.deep_dives_frame(list(zip(batch.inputs, tasks, strict=True))), stopped)
+
+
+def _unconfirmed(tasks: Iterable[Task | None], error: PaymentRequired) -> None:
+    for task in tasks:
+        if task is not None and task.service_status == "1":
+            task.error = f"created, not confirmed: {error.message}"
 
 
 def _confirm_failed(task: Task, error: KitError) -> Task:

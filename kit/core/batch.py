@@ -38,10 +38,13 @@ async def create_many(
     for index in range(len(items)):
         queue.put_nowait(index)
     done = 0
+    stop: list[KitError] = []
 
     async def worker() -> None:
         nonlocal done
-        while True:
+        # After a whole-call error no new item is started, but a create already under way is
+        # let finish: cancelling it could lose a task the service has made.
+        while not stop:
             try:
                 index = queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -49,22 +52,18 @@ async def create_many(
             item = items[index]
             try:
                 results[index] = await create(item)
-            except WHOLE_CALL_ERRORS:
-                raise
+            except WHOLE_CALL_ERRORS as exc:
+                stop.append(exc)
+                return
             except KitError as exc:
                 results[index] = on_error(item, exc)
             done += 1
             if on_created is not None:
                 on_created(done)
 
-    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(concurrency, len(items))))]
-    try:
-        await asyncio.gather(*workers)
-    except WHOLE_CALL_ERRORS as exc:
-        exc.tasks = list(results)  # type: ignore[attr-defined]
-        raise
-    finally:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items))))))
+    if stop:
+        error = stop[0]
+        error.tasks = list(results)  # type: ignore[attr-defined]
+        raise error
     return [t for t in results if t is not None]

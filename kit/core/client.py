@@ -30,6 +30,8 @@ class ServiceSpec:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_connections: int = 20
     poll_concurrency: int = 16
+    # No bulk read: learn from the batch when its tasks finish (see kit.core.learning).
+    learn: bool = False
 
 
 class ServiceClient:
@@ -197,7 +199,9 @@ class ServiceClient:
         return await wait_for(
             task_list,
             refresh=self._refresh,
-            schedule=self._poll_override or self._schedule_for,
+            schedule=self._poll_override or (
+                self._schedule_for if type(self)._schedule_for is not ServiceClient._schedule_for
+                else self.schedule),
             bulk=self._bulk_refresh,
             timeout=timeout,
             time_scale=self.time_scale,
@@ -206,4 +210,5 @@ class ServiceClient:
             label=label,
             on_update=lambda task: self._record([task]),
             notes=notes,
+            learn=self.spec.learn and self._bulk_refresh is None,
         )

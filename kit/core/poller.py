@@ -12,11 +12,13 @@ import heapq
 import itertools
 import logging
 import math
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .errors import AuthenticationError, KitError, NotFound, PaymentRequired, PermissionDenied
+from .learning import CompletionLearner
 from .policy import PollSchedule
 from .task import Status, Task, utcnow
 
@@ -79,6 +81,7 @@ async def wait_for(
     tick: float = 0.25,
     on_update: Callable[[Task], None] | None = None,
     notes: Sequence[str] = (),
+    learn: bool = False,
 ) -> list[Task]:
     """Read every unfinished task until it is final or ``timeout`` seconds have passed.
 
@@ -86,9 +89,11 @@ async def wait_for(
     (the sandbox's ``speed``; 1 for a real service).
 
     ``schedule`` is one :class:`PollSchedule` or a function giving each task its own (a fast
-    search and a research task want very different intervals).  With ``bulk``, whenever at least
-    ``bulk_min`` tasks are due they are read together (Linkup's task list, Agora's account list)
-    and only the tasks the bulk read could not establish are read one by one.
+    search and a research task want very different intervals).  With ``learn`` (one schedule,
+    no bulk read), the batch's own completions shape the reads: see :mod:`kit.core.learning`.
+    With ``bulk``, whenever at least ``bulk_min`` tasks are due they are read together (Linkup's
+    task list, Agora's account list) and only the tasks the bulk read could not establish are
+    read one by one.
 
     Returns ``tasks`` (the same objects, updated).  One task's failure never raises: it becomes
     that task's ``status``/``error``.  Errors about the whole call (bad key, no permission,
@@ -106,9 +111,28 @@ async def wait_for(
     def plan(task: Task) -> PollSchedule:
         return schedule(task) if callable(schedule) else schedule
 
+    learner = CompletionLearner(schedule) if learn and isinstance(schedule, PollSchedule) else None
+
+    def service_now() -> float:
+        return time.time() * scale
+
+    def born(task: Task) -> float:
+        return task.created_at.timestamp() * scale
+
     def push(task: Task) -> None:
-        due = loop.time() + plan(task).delay(reads[id(task)]) / scale
-        heapq.heappush(heap, (due, next(order), task))
+        if learner is None:
+            delay = plan(task).delay(reads[id(task)])
+        elif reads[id(task)] == 0:
+            delay = max(0.0, born(task) + learner.floor - service_now())
+        else:
+            delay = learner.next_delay(service_now())
+        heapq.heappush(heap, (loop.time() + delay / scale, next(order), task))
+
+    def too_young(task: Task) -> float:
+        """Service seconds until ``task`` is old enough to be worth a read (0: read it now)."""
+        if learner is None:
+            return 0.0
+        return max(0.0, born(task) + learner.floor - service_now())
 
     open_tasks: list[Task] = []
     for task in tasks:
@@ -117,6 +141,9 @@ async def wait_for(
         seen.add(id(task))
         reads[id(task)] = 0
         open_tasks.append(task)
+    if learner is not None and open_tasks:
+        learner.last_created = max(born(t) for t in open_tasks)
+    for task in open_tasks:
         push(task)
 
     semaphore = asyncio.Semaphore(concurrency)
@@ -145,6 +172,8 @@ async def wait_for(
         else:
             if task.error and task.error.startswith("last status read failed"):
                 task.error = None
+            if learner is not None and task.done:
+                learner.observe(service_now() - born(task))
         finally:
             reads[id(task)] += 1
             if on_update is not None:
@@ -181,14 +210,20 @@ async def wait_for(
         job.add_done_callback(inflight.discard)
 
     emit()
+    last_emit = loop.time()
     try:
         while heap or inflight:
             now = loop.time()
             due: list[Task] = []
             while heap and heap[0][0] <= now and heap[0][0] <= deadline:
                 _, _, task = heapq.heappop(heap)
-                if not task.done:  # a bulk read may have finished it meanwhile
-                    due.append(task)
+                if task.done:  # a bulk read may have finished it meanwhile
+                    continue
+                hold = too_young(task)  # the batch taught us it cannot be done yet
+                if hold > 0:
+                    heapq.heappush(heap, (now + hold / scale, next(order), task))
+                    continue
+                due.append(task)
             if bulk is not None and len(due) >= bulk_min:
                 launch(read_many(due))
             else:
@@ -207,7 +242,9 @@ async def wait_for(
             except asyncio.TimeoutError:
                 pass
             wake.clear()
-            emit()
+            if loop.time() - last_emit >= tick:  # counting 10,000 tasks on every wake is waste
+                last_emit = loop.time()
+                emit()
     finally:
         for job in list(inflight):
             job.cancel()

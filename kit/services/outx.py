@@ -23,11 +23,13 @@ SPEC = ServiceSpec(
     # The docs: poll every 5 s, most tasks finish in 10-60 s, stop after 2-3 minutes.
     schedule=PollSchedule(interval=5.0, first=5.0, timeout=180.0),
     retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
+    learn=True,
 )
 
-# No limits are published; these keep a large batch polite and well clear of any 429.
-_CREATE_RATE = Rate(10, 1.0)
-_READ_RATE = Rate(20, 1.0)
+# No limits are published; these keep a large batch polite (2,000 profiles are created in under
+# two minutes, and their reads fit) without hammering the service.
+_CREATE_RATE = Rate(20, 1.0)
+_READ_RATE = Rate(50, 1.0)
 
 FETCH_PROFILE = Endpoint("fetch-profile", "POST", "/linkedin-agent/fetch-profile", creates=True,
                          rate=_CREATE_RATE, bucket="create")
