@@ -91,9 +91,10 @@ async def wait_for(
     ``schedule`` is one :class:`PollSchedule` or a function giving each task its own (a fast
     search and a research task want very different intervals).  With ``learn`` (one schedule,
     no bulk read), the batch's own completions shape the reads: see :mod:`kit.core.learning`.
-    With ``bulk``, whenever at least ``bulk_min`` tasks are due they are read together (Linkup's
-    task list, Agora's account list) and only the tasks the bulk read could not establish are
-    read one by one.
+    With ``bulk``, when a task is due and at least ``bulk_min`` are open, one bulk read (Linkup's
+    task list, Agora's account list) reads them all; the due tasks it could not establish are
+    read one by one.  The cadence is then the shortest schedule among the open tasks, and a
+    read costs one request however many tasks there are.
 
     Returns ``tasks`` (the same objects, updated).  One task's failure never raises: it becomes
     that task's ``status``/``error``.  Errors about the whole call (bad key, no permission,
@@ -119,14 +120,17 @@ async def wait_for(
     def born(task: Task) -> float:
         return task.created_at.timestamp() * scale
 
+    token: dict[int, int] = {}  # a task's live heap entry; older entries are stale
+
     def push(task: Task) -> None:
+        token[id(task)] = ticket = next(order)
         if learner is None:
             delay = plan(task).delay(reads[id(task)])
         elif reads[id(task)] == 0:
             delay = max(0.0, born(task) + learner.floor - service_now())
         else:
             delay = learner.next_delay(service_now())
-        heapq.heappush(heap, (loop.time() + delay / scale, next(order), task))
+        heapq.heappush(heap, (loop.time() + delay / scale, ticket, task))
 
     def too_young(task: Task) -> float:
         """Service seconds until ``task`` is old enough to be worth a read (0: read it now)."""
@@ -182,10 +186,15 @@ async def wait_for(
                 push(task)
             wake.set()
 
+    bulk_busy = False
+
     async def read_many(due: list[Task]) -> None:
+        """One bulk read for every open task: each one it establishes counts as read."""
+        nonlocal bulk_busy
+        bulk_busy = True
         established: set[int] = set()
+        still_open = [t for t in open_tasks if not t.done]
         try:
-            still_open = [t for t in open_tasks if not t.done]
             established = {id(t) for t in await bulk(due, still_open)}  # type: ignore[misc]
         except WHOLE_CALL_ERRORS as exc:
             fatal.append(exc)
@@ -193,15 +202,17 @@ async def wait_for(
         except KitError as exc:
             log.info("bulk status read failed, reading tasks one by one: %s", exc.message)
         finally:
+            bulk_busy = False
             wake.set()
-        for task in due:
+        due_ids = {id(t) for t in due}
+        for task in still_open:
             if id(task) in established:
                 reads[id(task)] += 1
                 if on_update is not None:
                     on_update(task)
                 if not task.done:
                     push(task)
-            else:
+            elif id(task) in due_ids:
                 launch(read(task))
 
     def launch(coro: Awaitable[None]) -> None:
@@ -216,16 +227,21 @@ async def wait_for(
             now = loop.time()
             due: list[Task] = []
             while heap and heap[0][0] <= now and heap[0][0] <= deadline:
-                _, _, task = heapq.heappop(heap)
-                if task.done:  # a bulk read may have finished it meanwhile
+                _, ticket, task = heapq.heappop(heap)
+                if task.done or token.get(id(task)) != ticket:  # finished, or read meanwhile
                     continue
                 hold = too_young(task)  # the batch taught us it cannot be done yet
                 if hold > 0:
-                    heapq.heappush(heap, (now + hold / scale, next(order), task))
+                    token[id(task)] = ticket = next(order)
+                    heapq.heappush(heap, (now + hold / scale, ticket, task))
                     continue
                 due.append(task)
-            if bulk is not None and len(due) >= bulk_min:
+            still_open = sum(1 for t in open_tasks if not t.done) if due else 0
+            if bulk is not None and due and not bulk_busy and still_open >= bulk_min:
                 launch(read_many(due))
+            elif bulk is not None and due and bulk_busy:
+                for task in due:  # a bulk read is under way: it will cover these too
+                    push(task)
             else:
                 for task in due:
                     launch(read(task))

@@ -23,10 +23,10 @@ SPEC = ServiceSpec(
     name="agora",
     label="Agora",
     origin="https://api.agoraagent.io",
-    # Deep dives take ~5 min and may take hours: look after a minute, then every 30 s growing
-    # to 5 min; stop waiting after an hour (the task goes on; kit.resume() picks it up).
-    schedule=PollSchedule(interval=30.0, first=60.0, growth=1.25, max_interval=300.0,
-                          timeout=3600.0),
+    # Deep dives take ~5 min and may take hours: look after a minute, then every 7 s, which
+    # with two tasks or more is one account-list read (10/min allowed) for all of them; stop
+    # waiting after an hour (the task goes on; kit.resume() picks it up).
+    schedule=PollSchedule(interval=7.0, first=60.0, timeout=3600.0),
     retry=RetryPolicy(attempts=5, base_delay=1.0, max_delay=30.0),
     poll_concurrency=4,
 )
@@ -278,13 +278,13 @@ class Agora(ServiceClient):
         """One account-list read establishes every task of this key it lists."""
         now = self._now()
         by_id = {t.id: t for t in open_tasks}
-        listed = set()
+        listed = []
         for data in await self._call(ACCOUNT_TASKS) or []:
             task = by_id.get(data.get("task_id"))
             if task is not None:
                 apply(task, data, now)
-                listed.add(task.id)
-        return [t for t in due if t.id in listed]
+                listed.append(task)
+        return listed
 
     _bulk_refresh = _refresh_many
 

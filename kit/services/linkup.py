@@ -54,8 +54,8 @@ STATUS_MAP = {
 SCHEDULES = {
     ("search", "fast"): PollSchedule(interval=1.0, first=1.0),
     ("search", "standard"): PollSchedule(interval=1.0, first=1.5),
-    ("search", "deep"): PollSchedule(interval=3.0, first=5.0, growth=1.2, max_interval=10.0),
-    ("fetch", None): PollSchedule(interval=1.0, first=1.5, growth=1.2, max_interval=5.0),
+    ("search", "deep"): PollSchedule(interval=2.0, first=5.0),
+    ("fetch", None): PollSchedule(interval=1.0, first=1.5),
     ("research", None): PollSchedule(interval=15.0, first=60.0, growth=1.2, max_interval=60.0),
 }
 TIMEOUTS = {"search": 600.0, "fetch": 600.0, "research": 3600.0}
@@ -275,6 +275,11 @@ class Linkup(ServiceClient):
     spec = SPEC
     errors = LinkupErrors()
 
+    def __init__(self, api_key: str | None = None, **options: Any) -> None:
+        super().__init__(api_key, **options)
+        self._watermark: datetime | None = None  # the newest updatedAt the last bulk read saw
+        self._bulk_seen: set[str | None] = set()  # tasks a bulk read established already
+
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key.reveal()}"}
 
@@ -440,16 +445,20 @@ class Linkup(ServiceClient):
         apply(task, data)
 
     async def _refresh_many(self, due: Sequence[Task], open_tasks: Sequence[Task]) -> list[Task]:
-        """Read the list sorted by updatedAt (newest first) down to the oldest open task's last
-        update: every change since then is on those pages, so every open task is established."""
+        """Read the list sorted by updatedAt, newest first, down to the last such read's newest
+        update: every change since then is on those pages (usually one), so every open task is
+        established by a request or two however large the batch."""
         by_id = {t.id: t for t in open_tasks}
-        horizon = min(t.updated_at for t in open_tasks) if open_tasks else None
+        unseen = [t.updated_at for t in open_tasks if t.id not in self._bulk_seen]
+        horizon = min([*unseen, *([self._watermark] if self._watermark else [])], default=None)
+        newest = None
         page = 1
         while True:
             result = await self.list_tasks(page=page, page_size=100, sort_by="updatedAt",
                                            sort_direction="desc")
             oldest = None
             for seen in result.tasks:
+                newest = newest or seen.updated_at
                 task = by_id.get(seen.id)
                 if task is not None:
                     apply(task, {"status": seen.service_status, "output": seen.output,
@@ -458,8 +467,12 @@ class Linkup(ServiceClient):
                 oldest = seen.updated_at
             if (not result.tasks or page >= result.total_pages
                     or (horizon is not None and oldest is not None and oldest < horizon)):
-                return list(due)
+                break
             page += 1
+        if newest is not None:
+            self._watermark = newest
+        self._bulk_seen.update(by_id)
+        return list(open_tasks)
 
     def _schedule_for(self, task: Task) -> PollSchedule:
         return schedule_for(task)
