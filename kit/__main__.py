@@ -66,8 +66,10 @@ def sandbox(args: argparse.Namespace) -> int:
                      activate=False)
     print(f"kit sandbox on http://127.0.0.1:{args.port} (service time x{args.speed:g}); "
           "sandbox keys open nothing real:")
-    print(f"  export OUTX_BASE_URL=http://127.0.0.1:{args.port}")
-    print(f"  export OUTX_API_KEY={sb.api_key('outx')}")
+    for service in ("outx", "linkup", "agora"):
+        name = service.upper()
+        print(f"  export {name}_BASE_URL=http://127.0.0.1:{args.port} "
+              f"{name}_API_KEY={sb.api_key(service)}")
     print("Ctrl-C stops it.", flush=True)
     sb.serve_forever()
     return 0

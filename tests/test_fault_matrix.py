@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -120,7 +121,7 @@ def test_client_killed_mid_batch_and_a_new_process_resumes(tmp_path):
                                "--speed", str(speed)], stdout=subprocess.PIPE, text=True)
     try:
         lines = [server.stdout.readline() for _ in range(4)]
-        key = next(line.split("=", 1)[1].strip() for line in lines if "OUTX_API_KEY" in line)
+        key = re.search(r"OUTX_API_KEY=(\S+)", "".join(lines)).group(1)
         env = {**os.environ, "KIT_JOURNAL": str(tmp_path / "journal.sqlite3"),
                "OUTX_API_KEY": key, "OUTX_BASE_URL": f"http://127.0.0.1:{port}"}
         code = textwrap.dedent(f"""

@@ -58,7 +58,7 @@ def test_ruff_is_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed")
-    result = subprocess.run([ruff, "check", "kit", "tests"], cwd=ROOT,
+    result = subprocess.run([ruff, "check", "kit", "tests", "bench", "notebooks"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -5,10 +5,13 @@ seconds costs many requests.  Two facts from the batch itself cut them without d
 
 - no task is likely to finish younger than the youngest completion seen so far: a task is not
   read before it is that old (before any completion, the documented first interval);
-- the batch cannot end before its last-created task is that old either: until then a task found
-  finished a little late still comes in before the last one does, so tasks are read at up to
-  four times the documented interval while that point is far, and at the documented interval
-  once it is near or past.
+- while most of the batch is still open, its end is far: a task found finished a little late
+  still comes in before the last ones do.  So the interval between two reads of a task is the
+  documented one times four times the share of the batch still open (at most four, at least
+  a half): loose while many tasks are open, the documented interval once a quarter is left,
+  and half of it for the last eighth, which is when the last tasks finish and when reading
+  often costs little.  (A batch whose tasks all finish at the same age
+  is the case this reads too loosely for; its end is then found up to three intervals late.)
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from .policy import PollSchedule
 class CompletionLearner:
     schedule: PollSchedule
     youngest_done: float | None = None  # service seconds from creation to a seen completion
-    last_created: float = 0.0  # service-time instant the batch's last task was created
     stretch: float = 4.0  # at most this many documented intervals between two reads
 
     @property
@@ -37,9 +39,7 @@ class CompletionLearner:
         if self.youngest_done is None or age < self.youngest_done:
             self.youngest_done = age
 
-    def next_delay(self, now: float) -> float:
-        """Seconds until the next read of a task found unfinished at ``now`` (service time)."""
-        base = self.schedule.interval
-        end_at_the_earliest = self.last_created + self.floor
-        slack = end_at_the_earliest - now
-        return min(base * self.stretch, max(base, slack / 2))
+    def next_delay(self, open_share: float) -> float:
+        """Seconds until the next read of a task found unfinished, ``open_share`` of the batch
+        being still open."""
+        return self.schedule.interval * min(self.stretch, max(0.5, self.stretch * open_share))

@@ -129,7 +129,7 @@ async def wait_for(
         elif reads[id(task)] == 0:
             delay = max(0.0, born(task) + learner.floor - service_now())
         else:
-            delay = learner.next_delay(service_now())
+            delay = learner.next_delay(open_count / max(1, len(open_tasks)))
         heapq.heappush(heap, (loop.time() + delay / scale, ticket, task))
 
     def too_young(task: Task) -> float:
@@ -145,8 +145,7 @@ async def wait_for(
         seen.add(id(task))
         reads[id(task)] = 0
         open_tasks.append(task)
-    if learner is not None and open_tasks:
-        learner.last_created = max(born(t) for t in open_tasks)
+    open_count = len(open_tasks)  # kept up to date: counting 10,000 tasks per wake is waste
     for task in open_tasks:
         push(task)
 
@@ -180,11 +179,20 @@ async def wait_for(
                 learner.observe(service_now() - born(task))
         finally:
             reads[id(task)] += 1
-            if on_update is not None:
-                on_update(task)
+            settle(task)
             if not task.done and not fatal:
                 push(task)
             wake.set()
+
+    closed: set[int] = set()
+
+    def settle(task: Task) -> None:
+        nonlocal open_count
+        if on_update is not None:
+            on_update(task)
+        if task.done and id(task) not in closed:
+            closed.add(id(task))
+            open_count -= 1
 
     bulk_busy = False
 
@@ -208,8 +216,7 @@ async def wait_for(
         for task in still_open:
             if id(task) in established:
                 reads[id(task)] += 1
-                if on_update is not None:
-                    on_update(task)
+                settle(task)
                 if not task.done:
                     push(task)
             elif id(task) in due_ids:
@@ -236,8 +243,7 @@ async def wait_for(
                     heapq.heappush(heap, (now + hold / scale, ticket, task))
                     continue
                 due.append(task)
-            still_open = sum(1 for t in open_tasks if not t.done) if due else 0
-            if bulk is not None and due and not bulk_busy and still_open >= bulk_min:
+            if bulk is not None and due and not bulk_busy and open_count >= bulk_min:
                 launch(read_many(due))
             elif bulk is not None and due and bulk_busy:
                 for task in due:  # a bulk read is under way: it will cover these too

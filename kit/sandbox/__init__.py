@@ -133,7 +133,14 @@ class Sandbox:
                            "creates": sum(self.linkup.creates.values())},
                 "agora": {"tasks": len(self.agora.tasks),
                           "creates": sum(self.agora.creates.values())},
-                "outx_task_ids": sorted(self.outx.tasks)}
+                "outx_task_ids": sorted(self.outx.tasks),
+                "now": self.clock.now(),
+                "last_completion": {
+                    "outx": max(self.outx.completion_times(), default=None),
+                    "linkup": max((t["due"] for t in self.linkup.tasks.values()), default=None),
+                    "agora": max((t["due"] for t in self.agora.tasks.values()
+                                  if t["due"] is not None), default=None)},
+                "requests": self.log.summary()}
 
     # -- lifetime --------------------------------------------------------------------------
     def start(self) -> Sandbox:

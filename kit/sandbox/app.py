@@ -20,6 +20,7 @@ class Hit:
     method: str
     path: str
     status: int
+    route: str = ""  # the route's template, e.g. /v1/tasks/{task_id}
 
 
 class RequestLog:
@@ -38,7 +39,10 @@ class RequestLog:
                 status = exc.status
                 raise
             finally:
-                self.hits.append(Hit(arrived, request.method, request.path, status))
+                info = request.match_info
+                route = getattr(getattr(info, "route", None), "resource", None)
+                template = route.canonical if route is not None else request.path
+                self.hits.append(Hit(arrived, request.method, request.path, status, template))
 
         return record
 
@@ -51,6 +55,12 @@ class RequestLog:
 
     def clear(self) -> None:
         self.hits.clear()
+
+    def summary(self) -> list[dict]:
+        """Requests by method, route template and status."""
+        counts = collections.Counter((h.method, h.route, h.status) for h in list(self.hits))
+        return [{"method": m, "route": r, "status": s, "count": n}
+                for (m, r, s), n in sorted(counts.items())]
 
 
 async def _not_found(request: web.Request) -> web.Response:

@@ -20,8 +20,9 @@ SPEC = ServiceSpec(
     name="outx",
     label="OutX",
     origin="https://api.outx.ai",
-    # The docs: poll every 5 s, most tasks finish in 10-60 s, stop after 2-3 minutes.
-    schedule=PollSchedule(interval=5.0, first=5.0, timeout=180.0),
+    # The docs: most tasks finish in 10-60 s (so look first at 10 s), poll every 5 s, stop after
+    # 2-3 minutes.
+    schedule=PollSchedule(interval=5.0, first=10.0, timeout=180.0),
     retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
     learn=True,
 )
