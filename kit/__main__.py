@@ -1,11 +1,15 @@
-"""The command line: ``python -m kit demo`` and ``python -m kit sandbox``."""
+"""The command line (``kit`` or ``python -m kit``): batch runs that mirror the notebook helpers,
+plus ``resume``, ``journal``, ``sandbox`` and ``demo``.  ``kit COMMAND --help`` for each."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 DEMO_INPUTS = [
     "williamhgates",
@@ -75,11 +79,168 @@ def sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- batch runs --------------------------------------------------------------------------------
+from .core.errors import InvalidRequest  # noqa: E402  (light: no pandas, no aiohttp)
+
+
+def read_inputs(source: str | None, column: str | None) -> list[str]:
+    """One input per line (blank lines and # comments skipped), or a CSV column."""
+    if source in (None, "-"):
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InvalidRequest("no inputs: give a file, or pipe them on stdin (one per line)")
+        text, name = sys.stdin.read(), "stdin"
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise InvalidRequest(f"{source}: no such file")
+        text, name = path.read_text(encoding="utf-8-sig"), path.name
+    if column is not None or name.lower().endswith(".csv"):
+        import io
+
+        import pandas as pd
+
+        frame = pd.read_csv(io.StringIO(text), dtype=str)
+        if column is None:
+            column = frame.columns[0]
+        if column not in frame.columns:
+            raise InvalidRequest(f"{name} has no column {column!r}; it has "
+                                 f"{', '.join(frame.columns)}")
+        return [v for v in frame[column].dropna().str.strip() if v]
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def write_output(df: Any, output: str | None) -> None:
+    import kit
+
+    if output:
+        path = kit.export(df, output)
+        print(f"kit: wrote {len(df)} rows to {path}", file=sys.stderr)
+    else:
+        from .export import json_cells
+
+        json_cells(df).to_csv(sys.stdout, index=False)
+
+
+def summary(df: Any) -> str:
+    if "status" not in df.columns or df.empty:
+        return f"{len(df)} rows"
+    counts = df["status"].value_counts()
+    return f"{len(df)} rows: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def batch(args: argparse.Namespace) -> int:
+    import kit
+
+    inputs = read_inputs(args.inputs, args.column)
+    options: dict[str, Any] = {"timeout": args.timeout, "fresh": args.fresh,
+                               "errors": args.errors, "base_url": args.base_url}
+    options = {k: v for k, v in options.items() if v is not None}
+    helper = getattr(kit, args.helper)
+    if args.command == "search":
+        options.update(depth=args.depth, output_type=args.output_type)
+    if args.command == "deep-dives":
+        options.update(confirm=args.confirm)
+    sandbox = kit.Sandbox(speed=args.sandbox).start() if args.sandbox else contextlib.nullcontext()
+    with sandbox:
+        try:
+            df = helper(inputs, progress=not args.quiet and None, **options)
+        except kit.PaymentRequired as exc:
+            frame = getattr(exc, "frame", None)
+            if frame is not None:
+                write_output(frame, args.output)
+            print(f"kit: error: {exc}", file=sys.stderr)
+            return 3
+    write_output(df, args.output)
+    print(f"kit: {summary(df)}", file=sys.stderr)
+    return 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    import kit
+
+    services = args.service or ["outx", "linkup", "agora"]
+    df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None)
+    write_output(df, args.output)
+    print(f"kit: resumed {summary(df)}", file=sys.stderr)
+    return 0
+
+
+def journal(args: argparse.Namespace) -> int:
+    import kit
+
+    df = kit.journal(args.path)
+    if args.output:
+        write_output(df, args.output)
+    else:
+        columns = ["service", "kind", "task_id", "status", "created_at", "error"]
+        print(df[columns].to_string(index=False) if len(df) else "the journal is empty")
+    return 0
+
+
+BATCHES = {
+    "profiles": ("profiles", "LinkedIn profiles through OutX (slugs or profile URLs)"),
+    "posts": ("posts", "recent LinkedIn posts through OutX (slugs or profile URLs)"),
+    "search": ("search", "Linkup searches (one question per line)"),
+    "fetch-pages": ("fetch_pages", "Linkup page fetches (one URL per line)"),
+    "research": ("research", "Linkup research tasks (one question per line; minutes each)"),
+    "deep-dives": ("deep_dives", "Agora deep dives (one token contract address per line)"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kit", description="Drive asynchronous research-data APIs; tables out."
+        prog="kit",
+        description="Drive asynchronous research-data APIs (OutX, Linkup, Agora): inputs in, "
+                    "one table row per input out.  Keys come from OUTX_API_KEY, LINKUP_API_KEY "
+                    "and AGORA_API_KEY; --sandbox tries it all without a key.",
+        epilog="Exit status: 0 done (failed rows are in the output), 2 bad input or a "
+               "whole-call error (key, permission, base URL), 3 out of credits (what was "
+               "created is still written).",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command, (helper, text) in BATCHES.items():
+        p = sub.add_parser(command, help=text, description=f"{text}. Reads inputs from FILE "
+                           "(one per line, or a CSV column) or stdin; writes the table to -o "
+                           "(.csv, .parquet, .xlsx, .json, .jsonl) or CSV on stdout.")
+        p.add_argument("inputs", nargs="?", metavar="FILE", help="input file; - or none: stdin")
+        p.add_argument("-o", "--output", help="output file; the format follows the suffix")
+        p.add_argument("--column", help="read this column of a CSV file")
+        p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
+        p.add_argument("--fresh", action="store_true",
+                       help="create new tasks even where the journal has them")
+        p.add_argument("--errors", choices=["raise", "rows"], default="raise",
+                       help="bad inputs: stop before sending (raise) or keep as failed rows")
+        p.add_argument("--base-url", help="the service's origin (default: its public API)")
+        p.add_argument("--sandbox", type=float, nargs="?", const=30.0, metavar="SPEED",
+                       help="run against the embedded sandbox (no key), service time xSPEED")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+        if command == "search":
+            p.add_argument("--depth", choices=["fast", "standard", "deep"], default="standard")
+            p.add_argument("--output-type", choices=["sourcedAnswer", "searchResults"],
+                           default="sourcedAnswer")
+        if command == "deep-dives":
+            p.add_argument("--confirm", action="store_true",
+                           help="confirm each task: SPENDS ONE AGORA CREDIT PER TASK")
+        p.set_defaults(func=batch, helper=helper)
+
+    p = sub.add_parser("resume", help="finish the tasks the journal holds unfinished",
+                       description="Poll the journal's unfinished tasks (for the keys in the "
+                                   "environment) to the end; creates nothing.")
+    p.add_argument("-o", "--output", help="output file; the format follows the suffix")
+    p.add_argument("--service", action="append", choices=["outx", "linkup", "agora"],
+                   help="only this service (repeatable)")
+    p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=resume)
+
+    p = sub.add_parser("journal", help="show or export the task journal",
+                       description="The journal of every task kit created (key fingerprints, "
+                                   "never keys).")
+    p.add_argument("-o", "--output", help="export to this file instead of printing")
+    p.add_argument("--path", help="journal file (default: KIT_JOURNAL or the per-user one)")
+    p.set_defaults(func=journal)
+
     p = sub.add_parser("demo", help="fetch ~25 profiles from the embedded sandbox, write tables",
                        description="Start the embedded sandbox, fetch 25 LinkedIn profiles "
                                    "through the OutX client with live progress, print the table "
@@ -89,8 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how much faster than real service time the sandbox runs (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sandbox's data")
     p.set_defaults(func=demo)
+
     p = sub.add_parser("sandbox", help="serve the sandbox in the foreground",
-                       description="Serve the emulation of the services on a loopback port.")
+                       description="Serve the emulation of OutX, Linkup and Agora on a loopback "
+                                   "port and print the environment to point kit at it.")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
@@ -100,8 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .core.errors import KitError
+
     try:
         return args.func(args)
+    except KitError as exc:
+        print(f"kit: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -19,7 +19,8 @@ def _is_nested(series: pd.Series) -> bool:
     return series.dtype == object and series.map(lambda v: isinstance(v, (list, dict))).any()
 
 
-def _json_cells(df: pd.DataFrame) -> pd.DataFrame:
+def json_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with list and dict cells as JSON text (for CSV, Excel, a terminal)."""
     out = df.copy()
     for column in out.columns:
         if _is_nested(out[column]):
@@ -41,11 +42,11 @@ def export(df: pd.DataFrame, path: str | Path, **options: Any) -> Path:
     suffix = target.suffix.lower()
     target.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        _json_cells(df).to_csv(target, index=False, **options)
+        json_cells(df).to_csv(target, index=False, **options)
     elif suffix in (".parquet", ".pq"):
         df.to_parquet(target, index=False, engine="pyarrow", **options)
     elif suffix in (".xlsx", ".xls"):
-        frame = _json_cells(df)
+        frame = json_cells(df)
         for column in frame.columns:  # Excel has no time zones
             if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
                 frame[column] = frame[column].dt.tz_localize(None)

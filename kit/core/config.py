@@ -66,7 +66,8 @@ def resolve(
     target = active_target()
     if base_url is None:
         base_url = target.url if target else os.environ.get(f"{env}_BASE_URL") or default_origin
-    on_target = target is not None and base_url.rstrip("/") == target.url.rstrip("/")
+    url = check_base_url(base_url, label)  # first: where the key would go
+    on_target = target is not None and url == target.url.rstrip("/")
     if api_key is None and on_target:
         api_key = target.keys.get(service)
     if api_key is None:
@@ -85,7 +86,6 @@ def resolve(
             f"{label}: api_key must be a string, not {type(api_key).__name__}.", service=service
         )
     key = api_key if isinstance(api_key, Secret) else Secret(api_key)
-    url = check_base_url(base_url, label)
     if time_scale is None:
         time_scale = target.speed if on_target and target else 1.0
     if time_scale <= 0:
