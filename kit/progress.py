@@ -1,8 +1,9 @@
 """Progress while kit waits: an ipywidgets bar in a notebook, one compact text line elsewhere.
 
-In a notebook the display carries both the widget and a plain-text rendering of the same state,
-so front ends without a widget manager (GitHub, nbconvert, a closed kernel) show readable text,
-and the final state replaces the live one when the wait ends.
+In a notebook the display carries the widget and a text and HTML rendering of the same state,
+so front ends without a widget manager show readable text.  When the wait ends the widget is
+replaced by a static rendering of its final state (a finished bar and its counts): that is what
+a saved notebook keeps, and what GitHub, nbconvert or a closed kernel show.
 """
 
 from __future__ import annotations
@@ -96,13 +97,12 @@ class WidgetProgress(ProgressSink):
         self._apply(first)
         self.handle = display(self._bundle(first), raw=True, display_id=True)
 
-    def _bundle(self, event: ProgressEvent) -> dict[str, Any]:
-        return {
-            "application/vnd.jupyter.widget-view+json": {
-                "version_major": 2, "version_minor": 0, "model_id": self.box.model_id,
-            },
-            "text/plain": describe(event),
-        }
+    def _bundle(self, event: ProgressEvent, *, live: bool = True) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"text/plain": describe(event), "text/html": static_html(event)}
+        if live:
+            bundle["application/vnd.jupyter.widget-view+json"] = {
+                "version_major": 2, "version_minor": 0, "model_id": self.box.model_id}
+        return bundle
 
     def _apply(self, event: ProgressEvent) -> None:
         self.bar.value = event.done
@@ -122,8 +122,16 @@ class WidgetProgress(ProgressSink):
         unfinished = event.total - event.done
         self.bar.bar_style = "danger" if bad else ("warning" if unfinished else "success")
         if self.handle is not None:
-            # Replace the stored text with the final state, for viewers without widgets.
-            self.handle.update(self._bundle(event), raw=True)
+            # The final state, static: what a saved notebook keeps and any viewer can show.
+            self.handle.update(self._bundle(event, live=False), raw=True)
+            self.box.close()
+
+
+def static_html(event: ProgressEvent) -> str:
+    """The progress display as plain HTML: a bar and its counts, no JavaScript needed."""
+    return (f"<div><progress value='{event.done}' max='{max(event.total, 1)}' "
+            f"style='width:40%'></progress> <span style='font-family:monospace'>"
+            f"{_html(describe(event))}</span></div>")
 
 
 def _html(text: str) -> str:

@@ -74,8 +74,12 @@ def test_widget_display_carries_readable_text(monkeypatch):
     first, last = shown
     assert "application/vnd.jupyter.widget-view+json" in first
     assert first["text/plain"].startswith("[kit] OutX fetch-profile: 0/5 done")
+    assert "<progress value='0' max='5'" in first["text/html"]
+    # The final state replaces the widget: static text and HTML any viewer can show.
+    assert set(last) == {"text/plain", "text/html"}
     assert "IntProgress" not in last["text/plain"]
     assert last["text/plain"].endswith("finished") and "5 completed" in last["text/plain"]
+    assert "<progress value='5' max='5'" in last["text/html"] and "5 completed" in last["text/html"]
     assert sink.bar.bar_style == "success" and sink.bar.value == 5
 
 
