@@ -13,7 +13,7 @@ import aiohttp
 from .config import resolve
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
 from .journal import Journal, open_journal
-from .policy import PollSchedule, RetryPolicy
+from .policy import PollSchedule, Rate, RetryPolicy
 from .poller import BulkRefresh, ProgressSink, wait_for
 from .secrets import Secret
 from .task import Task
@@ -157,6 +157,9 @@ class ServiceClient:
 
     # A service that can read many tasks in one request sets this (see kit.core.poller).
     _bulk_refresh: BulkRefresh | None = None
+    # The paced rate of one-task status reads, when there is no bulk read: a default wait then
+    # allows for reading every task once at that rate (10,000 OutX tasks need 200 s of reads).
+    status_rate: ClassVar[Rate | None] = None
 
     def _schedule_for(self, task: Task) -> PollSchedule:
         """When to read ``task`` again; services with task types of different speeds override."""
@@ -190,6 +193,9 @@ class ServiceClient:
                 raise TypeError(f"wait() takes kit.Task objects, got {type(t).__name__}")
         if timeout is None:
             timeout = self._default_timeout(task_list)
+            rate = self.status_rate if self._bulk_refresh is None else None
+            if timeout is not None and rate is not None:
+                timeout += sum(1 for t in task_list if not t.done) * rate.period / rate.count
         if timeout is not None and not math.isinf(timeout) and timeout < 0:
             raise ValueError("timeout must be positive (or None for the default, math.inf for none)")
         if label is None:

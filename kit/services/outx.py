@@ -150,6 +150,7 @@ class OutX(ServiceClient):
 
     spec = SPEC
     errors = OutXErrors()
+    status_rate = _READ_RATE
 
     def _auth_headers(self) -> dict[str, str]:
         return {"x-api-key": self._key.reveal()}
