@@ -88,7 +88,9 @@ def run_one(scenario: Scenario, contender: str) -> dict:
                               str(n), str(scenario.speed)], env={**os.environ, **env}, cwd=ROOT,
                              capture_output=True, text=True, timeout=3600)
         if out.returncode != 0:
-            raise RuntimeError(f"{scenario.name}/{contender} failed:\n{out.stderr[-3000:]}")
+            print(out.stderr[-3000:], file=sys.stderr)
+            return {"scenario": scenario.title, "contender": contender, "tasks": scenario.n,
+                    "note": "FAILED: " + (out.stderr.strip().splitlines() or ["?"])[-1][:120]}
         measured = json.loads(out.stdout.strip().splitlines()[-1])
         with urllib.request.urlopen(url + "/_sandbox/stats") as r:
             stats = json.load(r)
@@ -155,6 +157,8 @@ CPU under 10% of wall time."""
 
 
 def check_targets(rows: list[dict]) -> list[str]:
+    failed = [r for r in rows if r.get("note", "").startswith("FAILED")]
+    rows = [r for r in rows if r not in failed]
     by = {(r["scenario"][0], r["contender"]): r for r in rows}
     verdicts = []
 
@@ -175,6 +179,8 @@ def check_targets(rows: list[dict]) -> list[str]:
         k = by[("3", "kit")]
         say(k["excess_s"] <= 10, f"3 wall: {k['excess_s']} s over the limit (<= 10)")
     say(all(r["http_429"] == 0 for r in rows if r["contender"] == "kit"), "kit received no 429")
+    for r in failed:
+        say(False, f"{r['scenario']} / {r['contender']}: {r['note']}")
     if ("4", "kit") in by:
         k = by[("4", "kit")]
         say(k["peak_rss_mb"] < 300, f"4 memory: {k['peak_rss_mb']} MB peak RSS (< 300)")
@@ -187,14 +193,15 @@ def check_targets(rows: list[dict]) -> list[str]:
 def write(rows: list[dict], frame: dict, verdicts: list[str]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     columns = ["scenario", "contender", "wall_s", "limit_s", "wall_over_limit",
                "status_requests_per_task", "http_429", "cpu_s", "cpu_share_real_time",
                "peak_rss_mb", "note"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
     lines += ["", "DataFrame build, 100,000 completed profiles:", ""]
     lines += [f"- {k}: {v['seconds']} s, peak {v['peak_mb']} MB traced, {v['rows']} rows x "
               f"{v['columns']} columns" for k, v in frame.items()]
@@ -220,7 +227,7 @@ def chart(rows: list[dict]) -> None:
                               (axes[1], "status_requests_per_task", "status requests per task")):
         width = 0.27
         for i, contender in enumerate(contenders):
-            values = [next((r[metric] for r in rows if r["scenario"] == s
+            values = [next((r.get(metric, 0) for r in rows if r["scenario"] == s
                             and r["contender"] == contender), 0) for s in names]
             ax.bar([x + (i - 1) * width for x in range(len(names))], values, width,
                    label=contender)

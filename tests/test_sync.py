@@ -47,21 +47,54 @@ def test_plain_script_and_twice_in_a_row():
 
 
 def test_inside_a_running_loop_like_jupyter():
-    # Jupyter and Colab run cells inside a running loop; sync helpers must still work there.
+    # Jupyter and Colab run cells inside a running loop; sync helpers must still work there,
+    # without touching that loop, and other tasks on it are not run inside the cell.
     out = _python("""
         import asyncio, kit
+        ran_inside = []
+        async def next_cell():
+            ran_inside.append(True)
         async def cell():
+            asyncio.get_running_loop().create_task(next_cell())  # queued, like the next cell
             with kit.Sandbox(speed=200):
                 first = kit.profiles(["williamhgates"], progress=False)
                 second = kit.profiles(["satyanadella", "williamhgates"], progress=False)
-            return first.loc[0, "name"], list(second["name"])
+            return first.loc[0, "name"], list(second["name"]), list(ran_inside)
         loop = asyncio.new_event_loop()
         print(loop.run_until_complete(cell()))
-        print(getattr(type(loop), "_nest_patched", False))
+        print(getattr(type(loop), "_nest_patched", False), hasattr(asyncio, "_nest_patched"))
     """)
     lines = out.splitlines()
-    assert lines[0] == "('Bill Gates', ['Satya Nadella', 'Bill Gates'])"
-    assert lines[1] == "True"  # nest-asyncio was applied, to the running loop, when needed
+    assert lines[0] == "('Bill Gates', ['Satya Nadella', 'Bill Gates'], [])"
+    assert lines[1] == "False False"  # nothing patched
+
+
+def test_nest_mode_runs_on_the_running_loop():
+    out = _python("""
+        import asyncio, kit
+        async def where():
+            return id(asyncio.get_running_loop())
+        async def cell():
+            return id(asyncio.get_running_loop()) == kit.run(where(), mode="nest")
+        loop = asyncio.new_event_loop()
+        print(loop.run_until_complete(cell()), getattr(type(loop), "_nest_patched", False))
+    """)
+    assert out.split() == ["True", "True"]
+
+
+def test_errors_and_results_cross_the_thread():
+    out = _python("""
+        import asyncio, kit
+        async def boom():
+            raise kit.InvalidRequest("bad")
+        async def cell():
+            try:
+                kit.run(boom())
+            except kit.InvalidRequest as exc:
+                return f"caught {exc}"
+        print(asyncio.new_event_loop().run_until_complete(cell()))
+    """)
+    assert out.strip() == "caught bad"
 
 
 def test_run_rejects_non_coroutines():

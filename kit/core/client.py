@@ -158,7 +158,7 @@ class ServiceClient:
     # A service that can read many tasks in one request sets this (see kit.core.poller).
     _bulk_refresh: BulkRefresh | None = None
     # The paced rate of one-task status reads, when there is no bulk read: a default wait then
-    # allows for reading every task once at that rate (10,000 OutX tasks need 200 s of reads).
+    # allows for reading every task twice at that rate (10,000 OutX tasks: 400 s of reads).
     status_rate: ClassVar[Rate | None] = None
 
     def _schedule_for(self, task: Task) -> PollSchedule:
@@ -195,7 +195,7 @@ class ServiceClient:
             timeout = self._default_timeout(task_list)
             rate = self.status_rate if self._bulk_refresh is None else None
             if timeout is not None and rate is not None:
-                timeout += sum(1 for t in task_list if not t.done) * rate.period / rate.count
+                timeout += 2 * sum(1 for t in task_list if not t.done) * rate.period / rate.count
         if timeout is not None and not math.isinf(timeout) and timeout < 0:
             raise ValueError("timeout must be positive (or None for the default, math.inf for none)")
         if label is None:
