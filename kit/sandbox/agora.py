@@ -148,6 +148,11 @@ class AgoraSandbox:
         low, mode, high = self.config.delay
         task["due"] = None if stuck else now + self.rng.triangular(low, high, mode)
 
+    def _own_task(self, request: web.Request, account: AgoraAccount) -> dict[str, Any] | None:
+        """The task in the path, if it is this account's (another's is as unknown as none)."""
+        task = self.tasks.get(request.match_info["task_id"])
+        return task if task is not None and task["account"] == account.name else None
+
     async def _body(self, request: web.Request) -> dict[str, Any]:
         try:
             body = await request.json()
@@ -211,8 +216,8 @@ class AgoraSandbox:
         account = self._account(request, "confirm")
         if isinstance(account, web.Response):
             return account
-        task = self.tasks.get(request.match_info["task_id"])
-        if task is None or task["account"] != account.name:
+        task = self._own_task(request, account)
+        if task is None:
             return _error(404, "Task not found")
         self._settle(task)
         if task["status"] != "1":
@@ -228,8 +233,8 @@ class AgoraSandbox:
         account = self._account(request, "status")
         if isinstance(account, web.Response):
             return account
-        task = self.tasks.get(request.match_info["task_id"])
-        if task is None or task["account"] != account.name:
+        task = self._own_task(request, account)
+        if task is None:
             return _error(404, "Task not found")
         return web.json_response(self.as_json(task))
 
