@@ -23,10 +23,10 @@ SPEC = ServiceSpec(
     name="agora",
     label="Agora",
     origin="https://api.agoraagent.io",
-    # Deep dives take ~5 min and may take hours: look after a minute, then every 7 s, which
-    # with two tasks or more is one account-list read (10/min allowed) for all of them; stop
-    # waiting after an hour (the task goes on; kit.resume() picks it up).
-    schedule=PollSchedule(interval=7.0, first=60.0, timeout=3600.0),
+    # Deep dives take ~5 min and may take hours: look after a minute, then every 5 s, which
+    # with two tasks or more is one account-list read (10/min allowed, so every 6.6 s) for all
+    # of them; stop waiting after an hour (the task goes on; kit.resume() picks it up).
+    schedule=PollSchedule(interval=5.0, first=60.0, timeout=3600.0),
     retry=RetryPolicy(attempts=5, base_delay=1.0, max_delay=30.0),
     poll_concurrency=4,
 )
