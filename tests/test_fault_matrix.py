@@ -22,7 +22,7 @@ from collections.abc import Callable
 import pytest
 
 import kit
-from kit.core.journal import Journal
+from kit.core.journal import read_rows
 
 SLUGS = [f"fault-person-{i}" for i in range(200)]
 QUERIES = [f"fault question {i}?" for i in range(150)]
@@ -74,7 +74,7 @@ def check_outcome(sb: kit.Sandbox, profiles, answers, reports) -> dict[str, int]
     # Nothing lost: every task the rows know is in the journal, and every task Linkup and Agora
     # created is known (found again after a lost answer); OutX has no list to look in, so a task
     # it created whose answer was lost shows as a row that says it may exist.
-    journal = {r["task_id"] for r in Journal(sb.journal).rows()}
+    journal = {r["task_id"] for r in read_rows(sb.journal)}
     for df in (profiles, answers, reports):
         assert set(df["task_id"].dropna()) <= journal
     assert set(sb.linkup.tasks) <= journal and set(sb.agora.tasks) <= journal
@@ -132,12 +132,12 @@ def test_client_killed_mid_batch_and_a_new_process_resumes(tmp_path):
         journal = tmp_path / "journal.sqlite3"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # kill it once it has created some tasks
-            if journal.exists() and len(Journal(journal).rows()) >= 50:
+            if journal.exists() and len(read_rows(journal)) >= 50:
                 break
             time.sleep(0.05)
         client.send_signal(signal.SIGKILL)
         client.wait(timeout=10)
-        journaled = {r["task_id"] for r in Journal(journal).rows()}
+        journaled = {r["task_id"] for r in read_rows(journal)}
         assert 50 <= len(journaled) < 200
 
         resume = textwrap.dedent(f"""
@@ -154,7 +154,7 @@ def test_client_killed_mid_batch_and_a_new_process_resumes(tmp_path):
         # The journal lost nothing it had; resume created nothing and finished every task.
         assert stats["outx"]["creates"] == stats["outx"]["tasks"]
         assert journaled <= set(stats["outx_task_ids"])
-        assert set(Journal(journal).rows()[i]["status"] for i in range(len(journaled))) == {
+        assert set(read_rows(journal)[i]["status"] for i in range(len(journaled))) == {
             "completed"}
         assert sum(counts.values()) <= len(journaled) and set(counts) <= {"completed"}
         # Tasks created in the instant of the kill, answer not yet journaled: at most the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -10,12 +11,13 @@ import textwrap
 import pytest
 
 import kit
-from kit.core.journal import Journal
+from kit.core.journal import Journal, read_rows
 
 
 @pytest.fixture
 def book(tmp_path):
-    return Journal(tmp_path / "journal.sqlite3")
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        yield journal
 
 
 async def test_created_task_is_journaled_before_create_returns(sandbox, book):
@@ -28,8 +30,8 @@ async def test_created_task_is_journaled_before_create_returns(sandbox, book):
     [row] = book.rows()
     assert row["status"] == "completed" and '"name"' in row["output"]
     assert row["key_fp"] == c.key_fingerprint and sandbox.api_key("outx") not in str(row)
-    mode = sqlite3.connect(book.path).execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
+    with contextlib.closing(sqlite3.connect(book.path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 async def test_journal_false_writes_nothing(sandbox, tmp_path, monkeypatch):
@@ -97,7 +99,7 @@ def test_two_processes_write_at_once(tmp_path):
     path = tmp_path / "shared.sqlite3"
     code = textwrap.dedent(f"""
         import sys
-        from kit.core.journal import Journal
+        from kit.core.journal import Journal, read_rows
         from kit.core.task import Task
         j = Journal({str(path)!r})
         for i in range(300):
@@ -106,6 +108,7 @@ def test_two_processes_write_at_once(tmp_path):
     """)
     procs = [subprocess.Popen([sys.executable, "-c", code, name]) for name in ("a", "b")]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
-    rows = Journal(path).rows()
+    rows = read_rows(path)
     assert len(rows) == 600
-    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -92,6 +92,18 @@ class Journal:
         with self._lock:
             self._conn.close()
 
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every row of the journal at ``path`` (opened and closed again)."""
+    with Journal(path) as journal:
+        return journal.rows()
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
