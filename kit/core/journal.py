@@ -99,11 +99,6 @@ class Journal:
         self.close()
 
 
-def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every row of the journal at ``path`` (opened and closed again)."""
-    with Journal(path) as journal:
-        return journal.rows()
-
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -204,3 +199,9 @@ def discard(path: str | os.PathLike[str]) -> None:
         journal.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{key}{suffix}").unlink(missing_ok=True)
+
+
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every row of the journal at ``path`` (opened and closed again)."""
+    with Journal(path) as journal:
+        return journal.rows()
