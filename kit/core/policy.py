@@ -6,7 +6,7 @@ A service module states its policies as data; changing how a service is paced is
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from .task import utcnow
@@ -50,11 +50,6 @@ class RetryPolicy:
             return retry_after + self._rng.uniform(0, min(1.0, self.base_delay))
         return self.backoff(attempt)
 
-    def with_attempts(self, attempts: int) -> RetryPolicy:
-        return replace(self, attempts=attempts)
-
-
-NO_RETRY = RetryPolicy(attempts=1)
 
 
 def parse_retry_after(value: str | None) -> float | None:
