@@ -202,6 +202,9 @@ def _poll(poll_interval: Any, schedule: PollSchedule) -> PollSchedule | None:
 async def _outx_batch(values: Any, kind: str,
                       build: Callable[[list[tuple[Any, Task]]], pd.DataFrame],
                       options: dict[str, Any], name: str) -> pd.DataFrame:
+    poll_interval = options.pop("poll_interval", None)
+    if poll_interval is not None:
+        options["poll"] = _poll(poll_interval, OutX.spec.schedule)
     client_opts, opts, _ = split_options(name, options, ())
     # Slugs are case-insensitive: one task per distinct profile fills every matching row.
     batch = check_inputs(values, "LinkedIn profile slugs or URLs", to_slug,
@@ -243,9 +246,7 @@ def profiles(slugs: Iterable[str], *, api_key: str | None = None, base_url: str 
     for experience, education and skills as long tables.
     """
     options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
-                   fresh=fresh, errors=errors, **client_options)
-    if poll_interval is not None:
-        options["poll"] = _poll(poll_interval, OutX.spec.schedule)
+                   fresh=fresh, errors=errors, poll_interval=poll_interval, **client_options)
     return run(_outx_batch(slugs, "fetch-profile", frames.profiles_frame, options, "profiles"))
 
 
@@ -257,9 +258,7 @@ def posts(slugs: Iterable[str], *, api_key: str | None = None, base_url: str | N
     list (``kit.frames.long_table(df, "posts")`` for one row per post).  Options as
     :func:`profiles`."""
     options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
-                   fresh=fresh, errors=errors, **client_options)
-    if poll_interval is not None:
-        options["poll"] = _poll(poll_interval, OutX.spec.schedule)
+                   fresh=fresh, errors=errors, poll_interval=poll_interval, **client_options)
     return run(_outx_batch(slugs, "fetch-posts", frames.posts_frame, options, "posts"))
 
 

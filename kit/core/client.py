@@ -118,8 +118,13 @@ class ServiceClient:
         if not changed:
             return
         self.journal.record_many(changed, origin=self.base_url, key_fp=self._key.fingerprint)
-        for t in changed:
-            self._journaled[t.id] = (t.status.value, t.error)  # type: ignore[index]
+        self._remember(changed)
+
+    def _remember(self, tasks: Iterable[Task]) -> None:
+        """Note the journal's state of ``tasks``, so that only real changes are written again."""
+        for t in tasks:
+            if t.id:
+                self._journaled[t.id] = (t.status.value, t.error)
 
     def journaled(self, kind: str, task_input: dict[str, Any]) -> Task | None:
         """The journal's reusable task for this request (completed or still open), if any."""
@@ -127,8 +132,8 @@ class ServiceClient:
             return None
         task = self.journal.find(self.spec.name, self.base_url, self._key.fingerprint, kind,
                                  task_input)
-        if task is not None and task.id:
-            self._journaled[task.id] = (task.status.value, task.error)
+        if task is not None:
+            self._remember([task])
         return task
 
     def _waitable(self, task: Task) -> bool:
@@ -140,8 +145,7 @@ class ServiceClient:
         if self.journal is None:
             return []
         tasks = self.journal.unfinished(self.spec.name, self.base_url, self._key.fingerprint)
-        for t in tasks:
-            self._journaled[t.id] = (t.status.value, t.error)  # type: ignore[index]
+        self._remember(tasks)
         await self.wait([t for t in tasks if self._waitable(t)], timeout=timeout,
                         progress=progress, label=f"{self.spec.label} resume")
         return tasks

@@ -108,7 +108,6 @@ async def wait_for(
     order = itertools.count()
     reads: dict[int, int] = {}
     heap: list[tuple[float, int, Task]] = []
-    seen: set[int] = set()
     def plan(task: Task) -> PollSchedule:
         return schedule(task) if callable(schedule) else schedule
 
@@ -127,7 +126,7 @@ async def wait_for(
         if learner is None:
             delay = plan(task).delay(reads[id(task)])
         elif reads[id(task)] == 0:
-            delay = max(0.0, born(task) + learner.floor - service_now())
+            delay = too_young(task)
         else:
             delay = learner.next_delay(open_count / max(1, len(open_tasks)))
         heapq.heappush(heap, (loop.time() + delay / scale, ticket, task))
@@ -140,9 +139,8 @@ async def wait_for(
 
     open_tasks: list[Task] = []
     for task in tasks:
-        if id(task) in seen or task.done or task.id is None:
+        if id(task) in reads or task.done or task.id is None:
             continue
-        seen.add(id(task))
         reads[id(task)] = 0
         open_tasks.append(task)
     open_count = len(open_tasks)  # kept up to date: counting 10,000 tasks per wake is waste
