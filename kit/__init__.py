@@ -19,14 +19,18 @@ from .core.errors import (
     RateLimited,
     ServiceError,
     TransportError,
+    WholeCallError,
 )
 from .core.journal import Journal
+from .core.pace import Pace
 from .core.policy import PollSchedule, Rate, RetryPolicy
 from .core.task import Status, Task
 from .export import export
 from .helpers import (
     deep_dives,
     fetch_pages,
+    job,
+    jobs,
     journal,
     posts,
     profiles,
@@ -35,6 +39,7 @@ from .helpers import (
     search,
     to_frame,
 )
+from .jobs import Job
 from .sandbox import Sandbox
 from .services.agora import Agora
 from .services.linkup import Linkup
@@ -47,11 +52,13 @@ __all__ = [
     "Agora",
     "AuthenticationError",
     "InvalidRequest",
+    "Job",
     "Journal",
     "KitError",
     "Linkup",
     "NotFound",
     "OutX",
+    "Pace",
     "PaymentRequired",
     "PermissionDenied",
     "PollSchedule",
@@ -63,10 +70,13 @@ __all__ = [
     "Status",
     "Task",
     "TransportError",
+    "WholeCallError",
     "deep_dives",
     "export",
     "fetch_pages",
     "frames",
+    "job",
+    "jobs",
     "journal",
     "posts",
     "profiles",

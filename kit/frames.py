@@ -31,7 +31,8 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _base(task: Task) -> dict[str, Any]:
-    return {"task_id": task.id, "status": task.status.value, "error": task.error}
+    # The service's reason first; else kit's own remark (stopped waiting, not confirmed...).
+    return {"task_id": task.id, "status": task.status.value, "error": task.error or task.note}
 
 
 def profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:

@@ -1,31 +1,32 @@
 """The notebook helpers: one synchronous call in, one DataFrame out, progress in between.
 
-Each helper validates every input before anything is sent, creates one task per distinct input
-(or reuses the journal's task for it), waits for them all, and returns one row per input in input
-order.  Errors about one input are that row's ``status``/``error``; errors about the whole call
-raise.  When credits run out mid-batch, the tasks already created are still waited for, and the
-``PaymentRequired`` raised carries the finished table as ``error.frame``.
+Each helper validates every input before anything is sent and starts a job (kit.jobs): one
+request per distinct input (or the journal's earlier task for it), sent at the service's pace and
+polled as it is created.  ``wait=True`` returns one row per input in input order; ``wait=False``
+returns the :class:`kit.Job` at once.  Errors about one input are that row's ``status``/``error``;
+errors about the whole call raise.  When credits run out mid-batch, the tasks already created are
+still waited for, and the error raised carries the table as ``error.frame``.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+import sys
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from . import frames
-from .core.batch import create_many, rejected
 from .core.client import ServiceClient
-from .core.errors import AuthenticationError, InvalidRequest, KitError, PaymentRequired
+from .core.errors import AuthenticationError, InvalidRequest
 from .core.journal import COLUMNS as JOURNAL_COLUMNS
-from .core.journal import open_journal
+from .core.pace import Pace
 from .core.policy import PollSchedule
-from .core.poller import ProgressEvent, ProgressSink
 from .core.task import Task
+from .jobs import CLIENTS, Job, JobPlan, _client_factory, _journal_for, open_jobs, pace_options, start_job
 from .progress import make_progress
 from .services import agora, linkup
 from .services.agora import Agora
@@ -35,7 +36,7 @@ from .sync import run
 
 # Keyword options every helper takes besides the service's own parameters.
 CLIENT_OPTIONS = set(inspect.signature(ServiceClient.__init__).parameters) - {"self"}
-HELPER_OPTIONS = {"timeout", "progress", "fresh", "errors"}
+HELPER_OPTIONS = {"timeout", "progress", "fresh", "errors", "wait"}
 
 
 def as_input_list(values: Any, what: str) -> list[Any]:
@@ -118,77 +119,6 @@ def split_options(name: str, options: dict[str, Any], service_params: Iterable[s
     return client, helper, params
 
 
-CreateAll = Callable[[list[Any], ProgressSink], Awaitable[list[Task | None]]]
-
-
-async def collect(
-    client: ServiceClient,
-    batch: Batch,
-    *,
-    request: Callable[[Any], tuple[str, dict[str, Any]]],
-    create_all: CreateAll,
-    label: str,
-    options: dict[str, Any],
-    prepare: Callable[[list[Task]], Awaitable[None]] | None = None,
-    wait: bool = True,
-) -> tuple[list[Task], PaymentRequired | None]:
-    """Reuse or create a task per distinct input, wait, and give each input its task."""
-    sink = make_progress(options.get("progress"), label, len(batch.unique))
-    items = list(batch.unique.values())
-    found: list[Task | None] = [None] * len(items)
-    if not options.get("fresh"):
-        found = [client.journaled(*request(item)) for item in items]
-    todo = [i for i, t in enumerate(found) if t is None]
-    reused = len(items) - len(todo)
-
-    def missing(item: Any, why: str) -> Task:
-        kind, task_input = request(item)
-        return rejected(client.spec.name, kind, task_input, why)
-
-    stopped: PaymentRequired | None = None
-    try:
-        made = await create_all([items[i] for i in todo], sink)
-    except PaymentRequired as exc:
-        stopped = exc
-        made = list(getattr(exc, "tasks", []) or [])
-        made += [None] * (len(todo) - len(made))
-    for i, task in zip(todo, made, strict=True):
-        found[i] = task if task is not None else missing(
-            items[i], f"not created: {stopped.message}" if stopped else "not created")
-    tasks: list[Task] = found  # type: ignore[assignment]
-    if prepare is not None and stopped is None:
-        try:
-            await prepare(tasks)
-        except PaymentRequired as exc:
-            stopped = exc
-    notes = [f"{reused} reused from journal"] if reused else []
-    if wait:
-        await client.wait([t for t in tasks if client._waitable(t)], timeout=options.get("timeout"),
-                          progress=sink, label=label, notes=notes)
-    else:
-        sink.close(ProgressEvent(label, len(tasks), finished=True, notes=[
-            *notes, f"{sum(1 for t in tasks if t.id)} created, not waited for"]))
-    by_key = dict(zip(batch.unique, tasks, strict=True))
-    rows = []
-    for index, key in enumerate(batch.keys):
-        if key is None:
-            rows.append(rejected(client.spec.name, "invalid", {}, batch.refused[index]))
-        else:
-            rows.append(by_key[key])
-    return rows, stopped
-
-
-def finish(df: pd.DataFrame, stopped: PaymentRequired | None) -> pd.DataFrame:
-    if stopped is not None:
-        stopped.frame = df  # type: ignore[attr-defined]
-        raise stopped
-    return df
-
-
-def _created_progress(sink: ProgressSink, label: str, total: int) -> Callable[[int], None]:
-    return lambda n: sink.update(ProgressEvent(label, total, notes=[f"created {n}/{total}"]))
-
-
 def _poll(poll_interval: Any, schedule: PollSchedule) -> PollSchedule | None:
     if poll_interval is None:
         return None
@@ -198,76 +128,86 @@ def _poll(poll_interval: Any, schedule: PollSchedule) -> PollSchedule | None:
     return PollSchedule(interval=poll_interval, first=poll_interval, timeout=schedule.timeout)
 
 
+def _run(client_cls: type[ServiceClient], client_opts: dict[str, Any], helper: str, label: str,
+         batch: Batch, request: Callable[[Any], tuple[str, dict[str, Any]]],
+         opts: dict[str, Any], **job_options: Any) -> pd.DataFrame | Job:
+    """Start the job of a checked batch: one row per input, one request per distinct input."""
+    client = client_cls(**client_opts)  # the key and base URL are checked here, before sending
+    positions = {key: i for i, key in enumerate(batch.unique)}
+    rows = [(value, None if key is None else positions[key], batch.refused.get(index))
+            for index, (value, key) in enumerate(zip(batch.inputs, batch.keys, strict=True))]
+    plan = JobPlan(helper=helper, label=label, rows=rows,
+                   items=[request(item) for item in batch.unique.values()],
+                   options={"timeout": opts.get("timeout"), "fresh": bool(opts.get("fresh")),
+                            "pace": pace_options(client.pace), **job_options})
+    return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"),
+                     make_client=lambda: client)
+
+
 # -- OutX --------------------------------------------------------------------------------------
-async def _outx_batch(values: Any, kind: str,
-                      build: Callable[[list[tuple[Any, Task]]], pd.DataFrame],
-                      options: dict[str, Any], name: str) -> pd.DataFrame:
+def _outx(values: Any, kind: str, helper: str, options: dict[str, Any]) -> pd.DataFrame | Job:
     poll_interval = options.pop("poll_interval", None)
     if poll_interval is not None:
         options["poll"] = _poll(poll_interval, OutX.spec.schedule)
-    client_opts, opts, _ = split_options(name, options, ())
+    client_opts, opts, _ = split_options(helper, options, ())
     # Slugs are case-insensitive: one task per distinct profile fills every matching row.
     batch = check_inputs(values, "LinkedIn profile slugs or URLs", to_slug,
                          opts.get("errors", "raise"), key=str.casefold)
-    label = f"OutX {kind}"
-    async with OutX(**client_opts) as client:
-        create = client.fetch_profile if kind == "fetch-profile" else client.fetch_posts
-
-        def request(slug: str) -> tuple[str, dict[str, Any]]:
-            return kind, {"profile_slug": slug}
-
-        async def create_all(items: list[str], sink: ProgressSink) -> list[Task | None]:
-            def failed(slug: str, exc: KitError) -> Task:
-                return rejected("outx", kind, {"profile_slug": slug}, exc.message)
-
-            return list(await create_many(items, create, failed,
-                                          on_created=_created_progress(sink, label, len(items))))
-
-        tasks, stopped = await collect(client, batch, request=request, create_all=create_all,
-                                       label=label, options=opts)
-    return finish(build(list(zip(batch.inputs, tasks, strict=True))), stopped)
+    return _run(OutX, client_opts, helper, f"OutX {kind}", batch,
+                lambda slug: (kind, {"profile_slug": slug}), opts)
 
 
 def profiles(slugs: Iterable[str], *, api_key: str | None = None, base_url: str | None = None,
              timeout: float | None = None, poll_interval: float | None = None,
              progress: Any = None, fresh: bool = False, errors: str = "raise",
-             **client_options: Any) -> pd.DataFrame:
+             wait: bool = True, pace: Pace | None = None,
+             **client_options: Any) -> pd.DataFrame | Job:
     """Fetch LinkedIn profiles through OutX; one row per input, in input order.
 
     ``slugs``: slugs (``"williamhgates"``) or profile URLs (``"https://www.linkedin.com/in/x/"``).
     A value that cannot be a slug raises ``InvalidRequest`` before anything is sent
     (``errors="rows"``: it becomes a failed row instead and the rest runs).  Repeated profiles
     are fetched once and fill every matching row; profiles the journal already holds are reused
-    (``fresh=True`` fetches them again).  Columns: ``input, profile_slug, task_id, status,
-    error`` then ``name, headline, location, profile_url, connections, followers, about,
-    experience, education, skills``.  A profile the service refused, a failed task or one still
-    unfinished after ``timeout`` seconds (default 180, as OutX advises; ``poll_interval``
-    default 5) is a row with ``status`` and ``error`` set.  Use :func:`kit.frames.long_table`
-    for experience, education and skills as long tables.
+    (``fresh=True`` fetches them again).
+
+    **Each fetch is a LinkedIn action on your team's account**, sent at ``pace`` (default
+    ``kit.Pace()``: at most 50 an hour and 5 a minute, spread out, shared with every process
+    using this key and journal): 2,000 profiles take about 40 hours.  ``wait=False`` returns a
+    :class:`kit.Job` at once (display it for a live bar; ``job.frame()``, ``job.wait()``,
+    ``job.cancel()``); after a restart ``kit.resume()`` carries it on.
+
+    Columns: ``input, profile_slug, task_id, status, error`` then ``name, headline, location,
+    profile_url, connections, followers, about, experience, education, skills``.  A profile the
+    service refused, a failed task or one still unfinished ``timeout`` seconds after it was
+    created (default 180, as OutX advises; ``poll_interval`` default 5) is a row with
+    ``status`` and ``error`` set.  Use :func:`kit.frames.long_table` for experience, education
+    and skills as long tables.
     """
     options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
-                   fresh=fresh, errors=errors, poll_interval=poll_interval, **client_options)
-    return run(_outx_batch(slugs, "fetch-profile", frames.profiles_frame, options, "profiles"))
+                   fresh=fresh, errors=errors, poll_interval=poll_interval, wait=wait, pace=pace,
+                   **client_options)
+    return _outx(slugs, "fetch-profile", "profiles", options)
 
 
 def posts(slugs: Iterable[str], *, api_key: str | None = None, base_url: str | None = None,
           timeout: float | None = None, poll_interval: float | None = None,
           progress: Any = None, fresh: bool = False, errors: str = "raise",
-          **client_options: Any) -> pd.DataFrame:
+          wait: bool = True, pace: Pace | None = None,
+          **client_options: Any) -> pd.DataFrame | Job:
     """Fetch recent LinkedIn posts of profiles through OutX; one row per input with a ``posts``
-    list (``kit.frames.long_table(df, "posts")`` for one row per post).  Options as
+    list (``kit.frames.long_table(df, "posts")`` for one row per post).  Options and pace as
     :func:`profiles`."""
     options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
-                   fresh=fresh, errors=errors, poll_interval=poll_interval, **client_options)
-    return run(_outx_batch(slugs, "fetch-posts", frames.posts_frame, options, "posts"))
+                   fresh=fresh, errors=errors, poll_interval=poll_interval, wait=wait, pace=pace,
+                   **client_options)
+    return _outx(slugs, "fetch-posts", "posts", options)
 
 
 # -- Linkup ------------------------------------------------------------------------------------
-async def _linkup_batch(values: Any, kind: str, field_name: str, what: str,
-                        options: dict[str, Any], name: str,
-                        build: Callable[[list[tuple[Any, Task]]], pd.DataFrame]) -> pd.DataFrame:
+def _linkup(values: Any, kind: str, field_name: str, what: str, options: dict[str, Any],
+            helper: str) -> pd.DataFrame | Job:
     camel = set(linkup.PARAMS[kind].values())
-    client_opts, opts, params = split_options(name, options, set(linkup.PARAMS[kind]) | camel)
+    client_opts, opts, params = split_options(helper, options, set(linkup.PARAMS[kind]) | camel)
     params.pop(field_name, None)
 
     def check(value: Any) -> dict[str, Any]:
@@ -278,46 +218,36 @@ async def _linkup_batch(values: Any, kind: str, field_name: str, what: str,
 
     batch = check_inputs(values, what, check, opts.get("errors", "raise"),
                          key=lambda spec: spec["input"][field_name])
-    async with Linkup(**client_opts) as client:
-
-        async def create_all(items: list[dict[str, Any]], sink: ProgressSink) -> list[Task | None]:
-            return list(await client.submit(items)) if items else []
-
-        tasks, stopped = await collect(client, batch,
-                                       request=lambda spec: (spec["type"], spec["input"]),
-                                       create_all=create_all, label=f"Linkup {kind}", options=opts)
-    return finish(build(list(zip(batch.inputs, tasks, strict=True))), stopped)
+    return _run(Linkup, client_opts, helper, f"Linkup {kind}", batch,
+                lambda spec: (spec["type"], spec["input"]), opts)
 
 
-def search(queries: Iterable[str], **params: Any) -> pd.DataFrame:
+def search(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     """Linkup searches, one row per query in input order: ``query, task_id, status, error,
     answer, sources, results, data``.
 
     Defaults suit a notebook: ``depth="standard"``, ``output_type="sourcedAnswer"``.  Other
     parameters in Python spelling (``include_domains=``, ``from_date=`` as ``datetime.date`` or
     ``"YYYY-MM-DD"``, ``output_type="structured"`` with ``structured_output_schema=`` a dict, ...)
-    plus ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``.  Each task
-    is billed: a repeated query is sent once, and the journal's earlier answers are reused
-    unless ``fresh=True``.  ``kit.frames.sources(df)`` gives the sources as a long table.
+    plus ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``, ``wait``.
+    Each task is billed: a repeated query is sent once, and the journal's earlier answers are
+    reused unless ``fresh=True``.  ``kit.frames.sources(df)`` gives the sources as a long table.
     """
     params = {"depth": "standard", "output_type": "sourcedAnswer", **params}
-    return run(_linkup_batch(queries, "search", "q", "questions", params, "search",
-                             frames.answers_frame))
+    return _linkup(queries, "search", "q", "questions", params, "search")
 
 
-def research(queries: Iterable[str], **params: Any) -> pd.DataFrame:
+def research(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     """Linkup research tasks (minutes each, billed per task), one row per query, like
-    :func:`search`; waits up to an hour by default (``timeout=`` to change)."""
+    :func:`search`; waits up to an hour per task by default (``timeout=`` to change)."""
     params = {"output_type": "sourcedAnswer", **params}
-    return run(_linkup_batch(queries, "research", "q", "questions", params, "research",
-                             frames.answers_frame))
+    return _linkup(queries, "research", "q", "questions", params, "research")
 
 
-def fetch_pages(urls: Iterable[str], **params: Any) -> pd.DataFrame:
+def fetch_pages(urls: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     """Linkup fetch tasks, one row per URL: ``url, task_id, status, error, markdown, favicon,
     raw_content, raw_html, content_type, images`` (``render_js=``, ``include_raw_html=``, ...)."""
-    return run(_linkup_batch(urls, "fetch", "url", "URLs", dict(params), "fetch_pages",
-                             frames.pages_frame))
+    return _linkup(urls, "fetch", "url", "URLs", dict(params), "fetch_pages")
 
 
 # -- Agora -------------------------------------------------------------------------------------
@@ -332,91 +262,32 @@ def _contract_item(value: Any) -> tuple[str, str | None]:
     return agora.check_contract(address), agora.check_handle(handle)
 
 
-async def _deep_dives(values: Any, confirm: bool, expiration: int | None,
-                      options: dict[str, Any]) -> pd.DataFrame:
-    client_opts, opts, _ = split_options("deep_dives", options, ())
-    agora.check_expiration(expiration)
-    batch = check_inputs(values, "token contract addresses", _contract_item,
-                         opts.get("errors", "raise"), key=lambda item: item[0].lower())
-    label = "Agora agent-deep-dive"
-    async with Agora(**client_opts) as client:
-
-        def request(item: tuple[str, str | None]) -> tuple[str, dict[str, Any]]:
-            return "agent-deep-dive", agora.deep_dive_input(item[0], item[1], expiration)
-
-        created: dict[tuple[str, str | None], Task] = {}
-
-        async def create_one(item: tuple[str, str | None]) -> Task:
-            task = created[item] = await client.deep_dive(item[0], item[1], expiration)
-            if confirm:  # confirmed at once: the work starts while the rest are created
-                try:
-                    await client.confirm_task(task)
-                except PaymentRequired:
-                    raise
-                except KitError as exc:
-                    _confirm_failed(task, exc)
-            return task
-
-        async def create_all(todo: list[tuple[str, str | None]],
-                             sink: ProgressSink) -> list[Task | None]:
-            def failed(item: tuple[str, str | None], exc: KitError) -> Task:
-                return rejected("agora", "agent-deep-dive", request(item)[1], exc.message)
-
-            try:
-                return list(await create_many(todo, create_one, failed, concurrency=2,
-                                              on_created=_created_progress(sink, label, len(todo))))
-            except PaymentRequired as exc:
-                exc.tasks = [t if t is not None else created.get(item)  # type: ignore[attr-defined]
-                             for item, t in zip(todo, exc.tasks, strict=True)]  # type: ignore[attr-defined]
-                _unconfirmed(exc.tasks, exc)  # type: ignore[attr-defined]
-                raise
-
-        async def confirm_all(tasks: list[Task]) -> None:
-            # Tasks reused from the journal may still await confirmation: confirm each once.
-            unconfirmed = [t for t in tasks if t.id and t.service_status == "1"]
-            try:
-                await create_many(unconfirmed, client.confirm_task, _confirm_failed,
-                                  concurrency=2)
-            except PaymentRequired as exc:
-                _unconfirmed(unconfirmed, exc)
-                raise
-
-        tasks, stopped = await collect(client, batch, request=request, create_all=create_all,
-                                       label=label, options=opts,
-                                       prepare=confirm_all if confirm else None, wait=confirm)
-    return finish(frames.deep_dives_frame(list(zip(batch.inputs, tasks, strict=True))), stopped)
-
-
-def _unconfirmed(tasks: Iterable[Task | None], error: PaymentRequired) -> None:
-    for task in tasks:
-        if task is not None and task.service_status == "1":
-            task.error = f"created, not confirmed: {error.message}"
-
-
-def _confirm_failed(task: Task, error: KitError) -> Task:
-    task.error = f"not confirmed: {error.message}"
-    return task
-
-
 def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: int | None = None,
-               **options: Any) -> pd.DataFrame:
+               **options: Any) -> pd.DataFrame | Job:
     """Agora deep dives on token contracts, one row per contract in input order.
 
     ``contracts``: addresses, or ``(address, x_handle)`` pairs, or dicts with
     ``contract_address`` and ``x_handle``.
 
-    **With ``confirm=True`` every task is confirmed, which spends one Agora credit each**, and
-    kit waits for the reports (deep dives take about five minutes, sometimes hours; by default
-    kit waits up to an hour, ``timeout=`` to change, ``math.inf`` for no limit; an unfinished
-    task is a row with status ``running`` and an error saying kit stopped waiting).  Without it,
-    the tasks are only created (status ``pending``, free) and returned: confirm them later with
-    ``Agora.confirm_task`` or by calling again with ``confirm=True`` (the journal's tasks are
-    reused, not created again).  A repeated contract is created once.  Columns:
-    ``contract_address, x_handle, task_id, status, service_status, error, deliverable,
-    expiration_time``.  Creates and confirms are paced to Agora's five per minute.  Options:
-    ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``.
+    **With ``confirm=True`` every task is confirmed as soon as it is created, which spends one
+    Agora credit each**, and kit waits for the reports (deep dives take about five minutes,
+    sometimes hours; by default kit waits up to an hour per task, ``timeout=`` to change,
+    ``math.inf`` for no limit; an unfinished task is a row with status ``running`` and an
+    error saying kit stopped waiting).  Without it, the tasks are only created (status
+    ``pending``, free) and returned: confirm them later with ``Agora.confirm_task`` or by
+    calling again with ``confirm=True`` (the journal's tasks are reused and confirmed, not
+    created again).  A repeated contract is created once.  Columns: ``contract_address,
+    x_handle, task_id, status, service_status, error, deliverable, expiration_time``.  Creates
+    and confirms are paced to Agora's five per minute.  Options: ``api_key``, ``base_url``,
+    ``timeout``, ``progress``, ``fresh``, ``errors``, ``wait``.
     """
-    return run(_deep_dives(contracts, confirm, expiration, options))
+    client_opts, opts, _ = split_options("deep_dives", options, ())
+    agora.check_expiration(expiration)
+    batch = check_inputs(contracts, "token contract addresses", _contract_item,
+                         opts.get("errors", "raise"), key=lambda item: item[0].lower())
+    return _run(Agora, client_opts, "deep_dives", "Agora agent-deep-dive", batch,
+                lambda item: ("agent-deep-dive", agora.deep_dive_input(item[0], item[1], expiration)),
+                opts, confirm=bool(confirm))
 
 
 def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
@@ -424,49 +295,99 @@ def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
     return frames.to_frame(tasks)
 
 
-# -- journal -----------------------------------------------------------------------------------
-SERVICE_CLIENTS: dict[str, type[ServiceClient]] = {"outx": OutX, "linkup": Linkup, "agora": Agora}
-
-
-async def _resume(services: Sequence[str], options: dict[str, Any]) -> pd.DataFrame:
-    client_opts, opts, _ = split_options("resume", options, ())
-    unknown = [s for s in services if s not in SERVICE_CLIENTS]
-    if unknown:
-        raise InvalidRequest(f"resume(): unknown service {unknown[0]!r}; choose from "
-                             f"{', '.join(SERVICE_CLIENTS)}.")
-    if len(services) > 1 and ("api_key" in client_opts or "base_url" in client_opts):
-        raise InvalidRequest("resume(): api_key= and base_url= belong to one service: pass "
-                             "services=['outx'] (or 'linkup', 'agora') with them.")
+# -- jobs and the journal ----------------------------------------------------------------------
+async def _resume_loose(services: Sequence[str], client_opts: dict[str, Any],
+                        opts: dict[str, Any], skip: set[str]) -> list[Task]:
+    """Tasks the journal holds unfinished outside any job (made with the async clients)."""
     tasks: list[Task] = []
     for name in services:
         try:
-            client = SERVICE_CLIENTS[name](**client_opts)
+            client = CLIENTS[name](**client_opts)
         except AuthenticationError:
             continue  # no key for this service here: nothing of it can be resumed
         async with client:
-            tasks += await client.resume(timeout=opts.get("timeout"), progress=opts.get("progress"))
-    return frames.to_frame(tasks)
+            tasks += await client.resume(timeout=opts.get("timeout"), progress=opts.get("progress"),
+                                         skip=skip)
+    return tasks
 
 
-def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), **options: Any
-           ) -> pd.DataFrame:
-    """Finish the tasks the journal holds unfinished, for the keys at hand; create nothing.
+def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: str | None = None,
+           **options: Any) -> pd.DataFrame:
+    """Carry on every unfinished job in the journal, for the keys at hand; return one frame.
 
-    For each service with a key (argument, sandbox or environment), reads the journal's pending
-    and running tasks of that key and origin, polls them to the end (or ``timeout``), and
-    returns them as one frame (the columns of :func:`kit.to_frame`).  Agora tasks awaiting
-    confirmation are listed, not waited for.  Options: ``timeout``, ``progress``, ``journal``
-    (a path), and with one service in ``services``: ``api_key``, ``base_url``.
+    For each job that was stopped (an interrupt, a kernel restart, a kill, tasks that outlived
+    their wait): sends the inputs never sent, at the pace, and polls the rest to the end.  It
+    never sends a create twice: an input whose create may have reached the service is looked
+    up (Linkup, Agora) or reported as "may exist" (OutX).  ``api_key=``: the jobs of that key
+    (the journal knows their service).  Tasks created outside jobs (the async clients) are
+    polled too.  Returns a row per input of every job carried on (with a ``job_id`` column),
+    each job's rows in input order, then the loose tasks.  Options: ``timeout``, ``progress``,
+    ``journal`` (a path), ``time_scale``, ``pace``, and with one service: ``base_url``.
     """
-    return run(_resume(list(services), options))
+    client_opts, opts, _ = split_options("resume", options, ())
+    unknown = [s for s in services if s not in CLIENTS]
+    if unknown:
+        raise InvalidRequest(f"resume(): unknown service {unknown[0]!r}; choose from "
+                             f"{', '.join(CLIENTS)}.")
+    if api_key is not None and "services" not in options and len(services) > 1:
+        services = list(services)
+    if len(services) > 1 and "base_url" in client_opts:
+        raise InvalidRequest("resume(): base_url= belongs to one service: pass "
+                             "services=['outx'] (or 'linkup', 'agora') with it.")
+    book = _journal_for(client_opts.pop("journal", None))
+    job_opts = {k: v for k, v in client_opts.items() if k != "base_url"}
+    jobs, notes = open_jobs(book, api_key=api_key, client_options=job_opts, services=services)
+    for note in notes:
+        print(f"kit: resume: {note}", file=sys.stderr)
+    parts: list[pd.DataFrame] = []
+    handled: set[str] = set()
+    for job in jobs:
+        if opts.get("timeout") is not None:
+            record = dict(job._record["options"], timeout=opts["timeout"])
+            book.set_job_options(job.id, record)
+            job._record["options"] = record
+        job.start(make_progress(opts.get("progress"), job.label, job.progress().total))
+        df = job.run_blocking()
+        handled |= {t.id for t in job._tasks() if t.id}
+        parts.append(df.assign(job_id=job.id))
+    loose_opts = dict(client_opts, journal=book)
+    if api_key is not None:
+        loose_opts["api_key"] = api_key
+    loose = run(_resume_loose(services, loose_opts, opts, handled))
+    if loose or not parts:
+        parts.append(frames.to_frame(loose))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def jobs(journal: Any = None) -> pd.DataFrame:
+    """The journal's jobs, one row each: ``job_id, label, state, inputs`` and how many are
+    ``queued, sending, created, failed, unknown``, with ``created_at``/``updated_at``."""
+    book = _journal_for(journal)
+    columns = ["job_id", "label", "service", "state", "inputs", "queued", "sending", "created",
+               "failed", "unknown", "error", "created_at", "updated_at"]
+    df = pd.DataFrame.from_records(book.jobs(), columns=columns)
+    for column in ("inputs", "queued", "sending", "created", "failed", "unknown"):
+        df[column] = df[column].fillna(0).astype("Int64")
+    for column in ("created_at", "updated_at"):
+        df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")
+    return df
+
+
+def job(job_id: str, *, journal: Any = None, **client_options: Any) -> Job:
+    """Reopen a job of the journal: ``.frame()`` now, ``.wait()`` carries it on if unfinished
+    (with the key at hand, or ``api_key=``)."""
+    book = _journal_for(journal)
+    record = book.job(job_id)
+    if record is None:
+        raise InvalidRequest(f"the journal {book.path} has no job {job_id!r}; kit.jobs() lists them.")
+    return Job(book, job_id, _client_factory(record, dict(client_options, journal=book)))
 
 
 def journal(path: Any = None) -> pd.DataFrame:
-    """The journal as a DataFrame (one row per task kit created or reused), for inspection and
-    export.  It holds a fingerprint of each key, never the key."""
-    book = open_journal(path if path is not None else None)
-    rows = book.rows() if book is not None else []
-    df = pd.DataFrame.from_records(rows, columns=JOURNAL_COLUMNS)
+    """The journal's tasks as a DataFrame (one row per task kit created or reused), for
+    inspection and export.  It holds a fingerprint of each key, never the key."""
+    book = _journal_for(path)
+    df = pd.DataFrame.from_records(book.rows(), columns=JOURNAL_COLUMNS)
     for column in ("created_at", "updated_at"):
         df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")
     return df

@@ -9,9 +9,11 @@ FAST_RETRY = kit.RetryPolicy(attempts=4, base_delay=0.02, max_delay=0.1, seed=1)
 
 @pytest.fixture(scope="session")
 def sandbox():
-    # Service time x200: the docs' 10-60 s tasks finish in 0.05-0.3 s.
+    # Service time x200: the docs' 10-60 s tasks finish in 0.05-0.3 s.  Enough extensions that
+    # no task waits for one, and no flagging: these tests are about other things (the pace and
+    # the worker model have tests of their own).
     with kit.Sandbox(speed=200, seed=7, outx_reject={"ghost-profile-404"},
-                     outx_stuck={"stuck-forever"}) as sb:
+                     outx_stuck={"stuck-forever"}, outx_extensions=10_000, outx_flag=None) as sb:
         yield sb
 
 

@@ -10,11 +10,14 @@ from typing import Any, ClassVar
 
 import aiohttp
 
+from .clock import ServiceClock
 from .config import resolve
+from .errors import KitError
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
 from .journal import Journal, open_journal
+from .pace import Pace
 from .policy import PollSchedule, Rate, RetryPolicy
-from .poller import BulkRefresh, ProgressSink, wait_for
+from .poller import BulkRead, Poller, ProgressSink, StatusReader, snapshot
 from .secrets import Secret
 from .task import Task
 
@@ -32,6 +35,12 @@ class ServiceSpec:
     poll_concurrency: int = 16
     # No bulk read: learn from the batch when its tasks finish (see kit.core.learning).
     learn: bool = False
+    # The budget of creates kept in the journal across processes (OutX: LinkedIn actions).
+    pace: Pace | None = None
+    # How many queued inputs a job sends in one request (Linkup: 100 per POST), and how many
+    # such requests may be under way at once (the pace and the endpoint's rate still apply).
+    batch_size: int = 1
+    send_concurrency: int = 8
 
 
 class ServiceClient:
@@ -56,6 +65,7 @@ class ServiceClient:
         time_scale: float | None = None,
         max_connections: int | None = None,
         journal: Journal | str | os.PathLike[str] | bool | None = None,
+        pace: Pace | None = None,
     ) -> None:
         spec = self.spec
         settings = resolve(
@@ -69,10 +79,15 @@ class ServiceClient:
         self._key = settings.key
         self.base_url = settings.base_url
         self.time_scale = settings.time_scale
+        self.clock = ServiceClock(self.time_scale)
+        if pace is not None and not isinstance(pace, Pace):
+            raise TypeError(f"pace must be a kit.Pace, not {type(pace).__name__}")
+        self.pace = pace if pace is not None else spec.pace
         self.schedule = poll or spec.schedule
         self._poll_override = poll
         self.journal = open_journal(settings.journal if journal is None else journal)
         self._journaled: dict[str, tuple[str, str | None]] = {}
+        self._own_budget: Journal | None = None
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
         self.http = HttpEngine(
@@ -140,15 +155,33 @@ class ServiceClient:
         """Is waiting for ``task`` useful?  (Agora's unconfirmed tasks never move on their own.)"""
         return True
 
-    async def resume(self, *, timeout: float | None = None, progress: Any = None) -> list[Task]:
-        """Finish what the journal holds unfinished for this key and origin; creates nothing."""
+    async def resume(self, *, timeout: float | None = None, progress: Any = None,
+                     skip: Iterable[str] = ()) -> list[Task]:
+        """Finish what the journal holds unfinished for this key and origin (but the ids in
+        ``skip``); creates nothing."""
         if self.journal is None:
             return []
-        tasks = self.journal.unfinished(self.spec.name, self.base_url, self._key.fingerprint)
+        skipped = set(skip)
+        tasks = [t for t in self.journal.unfinished(self.spec.name, self.base_url,
+                                                    self._key.fingerprint) if t.id not in skipped]
         self._remember(tasks)
         await self.wait([t for t in tasks if self._waitable(t)], timeout=timeout,
                         progress=progress, label=f"{self.spec.label} resume")
         return tasks
+
+    # -- pace -------------------------------------------------------------------------------
+    async def _wait_for_pace(self) -> None:
+        """Wait for this key's next slot of the pace and spend it (a direct create's; a job
+        spends its slot when it claims an input)."""
+        if self.pace is None or not self.pace.limited:
+            return
+        if self.journal is None and self._own_budget is None:
+            self._own_budget = Journal(":memory:")  # no journal: the budget is this client's
+        book = self.journal or self._own_budget
+        assert book is not None
+        budget = (self.spec.name, self.key_fingerprint, "create")
+        while (wait := book.spend(budget, self.pace, self.time_scale)) > 0:
+            await self.clock.sleep(min(wait, 30.0))
 
     # -- requests ---------------------------------------------------------------------------
     async def _call(self, endpoint: Endpoint, **kwargs: Any) -> Any:
@@ -160,7 +193,7 @@ class ServiceClient:
         raise NotImplementedError
 
     # A service that can read many tasks in one request sets this (see kit.core.poller).
-    _bulk_refresh: BulkRefresh | None = None
+    _bulk_refresh: BulkRead | None = None
     # The paced rate of one-task status reads, when there is no bulk read: a default wait then
     # allows for reading every task twice at that rate (10,000 OutX tasks: 400 s of reads).
     status_rate: ClassVar[Rate | None] = None
@@ -172,6 +205,24 @@ class ServiceClient:
     def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
         return self.schedule.timeout
 
+    def status_reader(self) -> StatusReader:
+        """How the poller reads this client's tasks."""
+        cadence = self._schedule_for
+        if self._poll_override is not None:
+            override = self._poll_override
+            cadence = lambda task: override  # noqa: E731
+        return StatusReader(read_one=self._refresh, cadence=cadence, read_many=self._bulk_refresh,
+                            learn=self.spec.learn, changed=lambda task: self._record([task]))
+
+    def default_timeout(self, tasks: Sequence[Task]) -> float | None:
+        """The service's default wait for ``tasks`` (service seconds), with time to read each
+        once at the paced status rate when there is no bulk read."""
+        timeout = self._default_timeout(tasks)
+        rate = self.status_rate if self._bulk_refresh is None else None
+        if timeout is not None and rate is not None:
+            timeout += 2 * sum(1 for t in tasks if not t.done) * rate.period / rate.count
+        return timeout
+
     async def wait(
         self,
         tasks: Iterable[Task],
@@ -179,15 +230,15 @@ class ServiceClient:
         timeout: float | None = None,
         progress: bool | ProgressSink | None = None,
         label: str | None = None,
-        notes: Sequence[str] = (),
     ) -> list[Task]:
         """Poll until every task is final or ``timeout`` seconds pass; return the tasks.
 
         ``timeout=None`` uses the service's default (OutX: 180 s, as its docs advise; Linkup:
         10 min, an hour with research tasks; Agora: an hour);
         ``math.inf`` waits without limit.  One task's failure never raises: it is that task's
-        ``status`` and ``error``.  ``progress``: ``None`` shows a widget in a notebook and a text
-        line elsewhere, ``False`` shows nothing, or pass your own sink.
+        ``status`` and ``error``; a task still open at the end keeps its status and gets a
+        ``note`` saying kit stopped waiting.  ``progress``: ``None`` shows a widget in a notebook
+        and a text line elsewhere, ``False`` shows nothing, or pass your own sink.
         """
         from ..progress import make_progress  # progress imports ipywidgets: only when waiting
 
@@ -196,29 +247,46 @@ class ServiceClient:
             if not isinstance(t, Task):
                 raise TypeError(f"wait() takes kit.Task objects, got {type(t).__name__}")
         if timeout is None:
-            timeout = self._default_timeout(task_list)
-            rate = self.status_rate if self._bulk_refresh is None else None
-            if timeout is not None and rate is not None:
-                timeout += 2 * sum(1 for t in task_list if not t.done) * rate.period / rate.count
+            timeout = self.default_timeout(task_list)
         if timeout is not None and not math.isinf(timeout) and timeout < 0:
             raise ValueError("timeout must be positive (or None for the default, math.inf for none)")
         if label is None:
             kinds = {t.kind for t in task_list}
             label = f"{self.spec.label} {kinds.pop()}" if len(kinds) == 1 else self.spec.label
         sink = make_progress(progress, label, len(task_list))
-        return await wait_for(
-            task_list,
-            refresh=self._refresh,
-            schedule=self._poll_override or (
-                self._schedule_for if type(self)._schedule_for is not ServiceClient._schedule_for
-                else self.schedule),
-            bulk=self._bulk_refresh,
-            timeout=timeout,
-            time_scale=self.time_scale,
-            concurrency=self.spec.poll_concurrency,
-            progress=sink,
-            label=label,
-            on_update=lambda task: self._record([task]),
-            notes=notes,
-            learn=self.spec.learn and self._bulk_refresh is None,
-        )
+        poller = Poller(self.status_reader(), clock=self.clock,
+                        concurrency=self.spec.poll_concurrency)
+        started = self.clock.now()
+        poller.on_tick = lambda: sink.update(snapshot(label, task_list, self.clock.now() - started))
+        for task in task_list:
+            if self._waitable(task):
+                poller.add(task, timeout)
+        poller.close()
+        sink.update(snapshot(label, task_list, 0.0))
+        try:
+            await poller.run()
+        except KitError:
+            sink.close(snapshot(label, task_list, self.clock.now() - started, True, ["stopped"]))
+            raise
+        unfinished = sum(1 for t in task_list if not t.done and t.id is not None)
+        sink.close(snapshot(label, task_list, self.clock.now() - started, True,
+                            [f"{unfinished} not finished in time"] if unfinished else []))
+        return list(task_list)
+
+    # -- jobs -------------------------------------------------------------------------------
+    async def send(self, kind: str, inputs: list[dict[str, Any]], options: dict[str, Any]
+                   ) -> list[Task | KitError]:
+        """Create the tasks of a job's claimed inputs (``batch_size`` at most), one result per
+        input: its task, or the error that refused it.  An error about the whole call raises."""
+        raise NotImplementedError  # pragma: no cover - each service sets its own
+
+    async def adopt(self, task: Task, options: dict[str, Any]) -> None:
+        """A job takes on an earlier task (reused, or found after a restart): bring it to where
+        the job's options want it (Agora confirms one that awaits confirmation)."""
+
+    async def find_created(self, kind: str, task_input: dict[str, Any]) -> Task | None:
+        """After a create whose answer was lost: the task the service made for it, if its list
+        shows one; ``None`` if it shows none.  Raises ``KitError`` when the service cannot be
+        asked (OutX has no list at all): the input then stays 'may exist'."""
+        raise KitError(f"{self.spec.label} has no task list to look a lost create up in",
+                       service=self.spec.label)

@@ -4,10 +4,11 @@ Catch ``KitError`` for everything; catch a subclass for one situation::
 
     KitError
      ├── InvalidRequest        400, or bad input caught before anything is sent
-     ├── AuthenticationError   401: no key, or a key the service refuses
-     ├── PermissionDenied      403 (OutX: no team member runs the Chrome extension)
+     ├── WholeCallError        about the whole call, not one input: kit stops and raises it
+     │    ├── AuthenticationError   401: no key, or a key the service refuses
+     │    ├── PermissionDenied      403 (OutX: no team member runs the Chrome extension)
+     │    └── PaymentRequired       402, or credits exhausted
      ├── NotFound              404: unknown task, or a task of another team
-     ├── PaymentRequired       402, or credits exhausted
      ├── RateLimited           429 still answered after kit's retries
      ├── ServiceError          5xx or an unreadable answer, after kit's retries
      └── TransportError        the network: connection refused, reset, timed out
@@ -24,6 +25,8 @@ class KitError(Exception):
 
     ``status`` is the HTTP status when there was one, ``code`` the service's own error code
     (Linkup's ``TASKS_QUEUE_LIMIT_EXCEEDED`` for instance) and ``service`` the service's name.
+    ``may_have_acted`` is true when a create failed in a way that leaves open whether the
+    service acted (the answer was lost, unreadable or a 5xx): kit never repeats such a create.
     """
 
     def __init__(
@@ -33,30 +36,42 @@ class KitError(Exception):
         status: int | None = None,
         code: str | None = None,
         service: str | None = None,
+        may_have_acted: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.service = service
+        self.may_have_acted = may_have_acted
 
     def __reduce__(self):  # keep keyword fields when pickled (multiprocessing, joblib)
-        return (_rebuild, (type(self), self.message, self.status, self.code, self.service))
+        return (_rebuild, (type(self), self.message, self.status, self.code, self.service,
+                           self.may_have_acted))
 
 
-def _rebuild(cls, message, status, code, service):
-    return cls(message, status=status, code=code, service=service)
+def _rebuild(cls, message, status, code, service, may_have_acted=False):
+    return cls(message, status=status, code=code, service=service, may_have_acted=may_have_acted)
 
 
 class InvalidRequest(KitError):
     """The request is wrong: a 400 from the service, or bad input kit caught before sending."""
 
 
-class AuthenticationError(KitError):
+class WholeCallError(KitError):
+    """An error about the whole call (key, permission, money): waiting or sending on would only
+    repeat it.  Raised by helpers with what was done so far: ``tasks`` (created before it, in
+    input order, ``None`` where nothing was) and ``frame`` (the table, when a helper built one)."""
+
+    tasks: list | None = None
+    frame: object | None = None
+
+
+class AuthenticationError(WholeCallError):
     """No API key, or the service refused it (401)."""
 
 
-class PermissionDenied(KitError):
+class PermissionDenied(WholeCallError):
     """The service understood the key but refuses the action (403)."""
 
 
@@ -64,7 +79,7 @@ class NotFound(KitError):
     """The task or resource does not exist for this key (404)."""
 
 
-class PaymentRequired(KitError):
+class PaymentRequired(WholeCallError):
     """The account cannot pay for this (402, or credits exhausted)."""
 
 

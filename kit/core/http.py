@@ -191,6 +191,7 @@ class HttpEngine:
                 return await self._once(endpoint, url, path, params, json_body)
             except _Retry as r:
                 failure, retry_after, safe = r.error, r.retry_after, r.safe
+                failure.may_have_acted = endpoint.creates and r.maybe_acted
             if not safe or attempt >= policy.attempts:
                 raise failure
             if retry_after is not None and retry_after > policy.max_retry_after:
@@ -241,7 +242,7 @@ class HttpEngine:
             # Raised outside the except block: no aiohttp exception is chained to kit's error.
             self.stats[(endpoint.name, 0)] += 1
             log.debug("%s %s -> %s", endpoint.method, path, failure.message)
-            raise _Retry(failure, None, safe)
+            raise _Retry(failure, None, safe, maybe_acted=not safe)
 
         elapsed = (time.perf_counter() - started) * 1000
         self.stats[(endpoint.name, status)] += 1
@@ -263,7 +264,7 @@ class HttpEngine:
                     status=status,
                     service=self.service,
                 )
-                raise _Retry(err, None, not endpoint.creates)
+                raise _Retry(err, None, not endpoint.creates, maybe_acted=True)
             return Response(status, body, resp_headers)
 
         if 300 <= status < 400:
@@ -282,7 +283,8 @@ class HttpEngine:
             message = f"an HTML error page ({_snippet(text)!r})"
         error = self._errors.error(endpoint, status, message, code, self.service)
         retry_after = parse_retry_after(resp_headers.get("Retry-After"))
-        raise _Retry(error, retry_after, self._errors.retryable(endpoint, status, code))
+        raise _Retry(error, retry_after, self._errors.retryable(endpoint, status, code),
+                     maybe_acted=status >= 500)
 
     def _transport_error(
         self, endpoint: Endpoint, path: str, exc: BaseException, *, sent: bool
@@ -305,10 +307,13 @@ class HttpEngine:
 
 
 class _Retry(Exception):
-    """Internal: a failed attempt, with what the retry loop needs to decide."""
+    """Internal: a failed attempt, with what the retry loop needs to decide.  ``maybe_acted``:
+    the request reached the service and its answer does not say it did nothing."""
 
-    def __init__(self, error: KitError, retry_after: float | None, safe: bool) -> None:
+    def __init__(self, error: KitError, retry_after: float | None, safe: bool,
+                 maybe_acted: bool = False) -> None:
         self.error, self.retry_after, self.safe = error, retry_after, safe
+        self.maybe_acted = maybe_acted
 
 
 def _snippet(text: str, n: int = 80) -> str:

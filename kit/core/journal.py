@@ -1,9 +1,16 @@
-"""The task journal: every task kit creates, on disk before the create call returns.
+"""The journal: every job, every input, every task kit creates, and the pace's send times.
 
 A kernel restart loses the task ids, but the tasks (already paid for) go on at the service; the
 journal keeps them so that ``kit.resume()`` can finish them and a re-run of the same cell reuses
-them instead of paying again.  SQLite in WAL mode: two notebooks may write at once.  It holds a
-fingerprint of each key (a short one-way digest), never the key.
+them instead of paying again.  It is also the work queue of jobs: each distinct input of a job is
+a row (``queued -> sending -> created | failed | unknown``) claimed in a ``BEGIN IMMEDIATE``
+transaction together with its slot of the pace, and marked ``sending`` *before* its request goes
+out.  So two processes sharing the journal never send one input twice and share one budget, and a
+process killed mid-request leaves ``sending`` behind: an input that may exist, never re-sent.
+
+SQLite in WAL mode: two notebooks may write at once.  The schema is versioned (``PRAGMA
+user_version``) and an older journal is migrated on open.  It holds a fingerprint of each key (a
+short one-way digest), never the key.
 """
 
 from __future__ import annotations
@@ -11,15 +18,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
+import socket
 import sqlite3
 import sys
 import threading
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import KitError
+from .pace import Pace
 from .task import Status, Task
 
 SCHEMA = """
@@ -42,6 +55,75 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_by_input ON tasks (service, origin, key_fp, kind, input_key);
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (key_fp, status);
 """
+# Version 2: jobs, their inputs (the work queue), and the send times the pace counts.
+SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    helper TEXT NOT NULL,
+    service TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    key_fp TEXT NOT NULL,
+    label TEXT NOT NULL,
+    options TEXT NOT NULL,
+    rows TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    job_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    input_key TEXT NOT NULL,
+    input TEXT NOT NULL,
+    state TEXT NOT NULL,
+    task_id TEXT,
+    error TEXT,
+    owner TEXT,
+    reused INTEGER NOT NULL DEFAULT 0,
+    sent_at REAL,
+    PRIMARY KEY (job_id, position)
+);
+CREATE INDEX IF NOT EXISTS items_by_input ON items (input_key, state);
+CREATE TABLE IF NOT EXISTS sends (
+    service TEXT NOT NULL,
+    key_fp TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    not_before REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sends_by_budget ON sends (service, key_fp, bucket, sent_at);
+"""
+SCHEMA_VERSION = 2
+
+# An input's states in a job.  Only `queued` is ever sent; `sending` means a request may be out.
+QUEUED, SENDING, CREATED, FAILED, UNKNOWN = "queued", "sending", "created", "failed", "unknown"
+# A job's states.
+RUNNING, STOPPED, CANCELLED, DONE = "running", "stopped", "cancelled", "done"
+
+MAY_EXIST = "an earlier create of this input may have reached the service"
+
+# This process, as an owner of `sending` rows: another process can tell whether it still lives.
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Is the process that marked a row ``sending`` still running (on this machine)?"""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's process: assume it lives (never send twice)
+    if owner == OWNER:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 COLUMNS = ["service", "origin", "task_id", "key_fp", "kind", "input_key", "input", "status",
            "service_status", "output", "error", "created_at", "updated_at"]
 
@@ -70,6 +152,22 @@ def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
 
 
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _retry_locked(step: Any, seconds: float = 30.0) -> Any:
+    """Run ``step``, again while SQLite says the database is locked (a schema change elsewhere)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Journal:
     """One journal file.  Thread-safe; each write is its own short transaction."""
 
@@ -77,13 +175,31 @@ class Journal:
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._rng = random.Random()
         self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                      check_same_thread=False)
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            # busy_timeout first: two processes opening a new journal at once both switch it to
+            # WAL, and the loser must wait for the winner, not fail with "database is locked".
             self._conn.execute("PRAGMA busy_timeout=30000")
-            self._conn.executescript(SCHEMA)
+            _retry_locked(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            _retry_locked(self._migrate)
+
+    def _migrate(self) -> None:
+        """Create or upgrade the schema, in one transaction (version 0/1: tasks only)."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                for statement in (SCHEMA + SCHEMA_V2).split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -161,6 +277,190 @@ class Journal:
 
     def rows(self) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM tasks ORDER BY created_at")
+
+    def tasks_by_id(self, task_ids: Iterable[str]) -> dict[str, Task]:
+        ids = list(dict.fromkeys(task_ids))
+        found: dict[str, Task] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._query(f"SELECT * FROM tasks WHERE task_id IN ({', '.join('?' * len(chunk))})",
+                               tuple(chunk))
+            found.update({r["task_id"]: to_task(r) for r in rows})
+        return found
+
+    # -- jobs: the work queue ----------------------------------------------------------------
+    def add_job(self, *, helper: str, service: str, origin: str, key_fp: str, label: str,
+                options: dict[str, Any], rows: list[Any],
+                items: list[tuple[str, dict[str, Any]]]) -> str:
+        """Write a job, one row per distinct input (``queued``), before any request is sent."""
+        job_id = uuid.uuid4().hex[:12]
+        now = _iso(_utcnow())
+        with self._write() as conn:
+            conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                         (job_id, helper, service, origin, key_fp, label,
+                          json.dumps(options, default=str), json.dumps(rows, default=str),
+                          RUNNING, now, now))
+            conn.executemany(
+                "INSERT INTO items (job_id, position, kind, input_key, input, state) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(job_id, i, kind, input_key(kind, inp), json.dumps(inp, default=str), QUEUED)
+                 for i, (kind, inp) in enumerate(items)])
+        return job_id
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM jobs WHERE job_id=?", (job_id,))
+        if not rows:
+            return None
+        job = rows[0]
+        job["options"], job["rows"] = json.loads(job["options"]), json.loads(job["rows"])
+        return job
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job with its counts of inputs per state."""
+        return self._query(
+            "SELECT j.job_id, j.helper, j.service, j.origin, j.key_fp, j.label, j.state, j.error, "
+            "j.created_at, j.updated_at, COUNT(i.position) AS inputs, "
+            "SUM(i.state='queued') AS queued, SUM(i.state='sending') AS sending, "
+            "SUM(i.state='created') AS created, SUM(i.state='failed') AS failed, "
+            "SUM(i.state='unknown') AS unknown "
+            "FROM jobs j LEFT JOIN items i USING (job_id) GROUP BY j.job_id ORDER BY j.created_at")
+
+    def set_job_state(self, job_id: str, state: str, error: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE jobs SET state=?, error=?, updated_at=? WHERE job_id=?",
+                         (state, error, _iso(_utcnow()), job_id))
+
+    def set_job_options(self, job_id: str, options: dict[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE jobs SET options=? WHERE job_id=?",
+                         (json.dumps(options, default=str), job_id))
+
+    def items(self, job_id: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM items WHERE job_id=? ORDER BY position", (job_id,))
+        for row in rows:
+            row["input"] = json.loads(row["input"])
+        return rows
+
+    def claim(self, job_id: str, *, count: int, budget: tuple[str, str, str] | None = None,
+              pace: Pace | None = None, time_scale: float = 1.0, fresh_since: str | None = None
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+        """Take up to ``count`` queued inputs of a job to send, in one transaction.
+
+        Before an input is taken, an earlier task for the same request (this journal's, any
+        job's, any process's) is adopted instead: a completed or open task unless the job is
+        fresh (``fresh_since``: only tasks created since then count), and always one another
+        process is sending right now (the input stays queued until that answer is in).  What is
+        taken is marked ``sending`` and, with a ``pace``, spends one slot of ``budget``
+        ``(service, key_fp, bucket)`` per request.  Returns (the inputs taken, seconds to wait
+        before asking again when the pace allows nothing now; 0 otherwise).  The inputs settled
+        without a send (adopted, or that may exist) are returned too, as ``(taken, settled, wait)``.
+        """
+        with self._write() as conn:
+            job = conn.execute("SELECT service, origin, key_fp FROM jobs WHERE job_id=?",
+                               (job_id,)).fetchone()
+            if job is None:
+                raise KitError(f"the journal has no job {job_id!r}")
+            taken: list[dict[str, Any]] = []
+            settled: list[dict[str, Any]] = []
+            wait = 0.0
+            busy = False
+            # A few more than asked: some may be adopted instead of sent.
+            queued = conn.execute("SELECT position, kind, input_key, input FROM items "
+                                  "WHERE job_id=? AND state='queued' ORDER BY position LIMIT ?",
+                                  (job_id, count + 64)).fetchall()
+            for position, kind, key, text in queued:
+                if len(taken) >= count:
+                    break
+                earlier = self._earlier(conn, job, job_id, kind, key, fresh_since)
+                if earlier is not None and earlier[0] == SENDING:
+                    busy = True
+                    continue
+                if earlier is not None:
+                    state, task_id, error = CREATED, earlier[1], None
+                    if earlier[0] == UNKNOWN:
+                        state, task_id = UNKNOWN, None
+                        error = f"{MAY_EXIST} (job {earlier[1]}); kit does not send it again."
+                    conn.execute("UPDATE items SET state=?, task_id=?, error=?, reused=1 "
+                                 "WHERE job_id=? AND position=?",
+                                 (state, task_id, error, job_id, position))
+                    settled.append({"position": position, "state": state, "task_id": task_id,
+                                    "error": error})
+                    continue
+                if pace is not None and pace.limited and not taken:
+                    wait = self._spend(conn, budget or (job[0], job[2], "create"), pace, time_scale)
+                    if wait > 0:
+                        break
+                conn.execute("UPDATE items SET state='sending', owner=?, sent_at=? "
+                             "WHERE job_id=? AND position=?", (OWNER, time.time(), job_id, position))
+                taken.append({"position": position, "kind": kind, "input": json.loads(text)})
+            if busy and not taken and wait == 0:
+                wait = 0.5  # another process is sending one of these: ask again soon
+        return taken, settled, wait
+
+    def _earlier(self, conn: sqlite3.Connection, job: tuple[str, str, str], job_id: str, kind: str,
+                 key: str, fresh_since: str | None) -> tuple[str, str | None] | None:
+        """What became of this request before: ``(CREATED, task_id)`` for a reusable task,
+        ``(SENDING, None)`` while a live process sends it, ``(UNKNOWN, job_id)`` when an earlier
+        create may have reached the service (never sent again, unless the job is fresh)."""
+        service, origin, key_fp = job
+        for state, other_job, owner in conn.execute(
+                "SELECT i.state, i.job_id, i.owner FROM items i JOIN jobs j USING (job_id) "
+                "WHERE i.input_key=? AND i.state IN ('sending', 'unknown') AND j.service=? "
+                "AND j.origin=? AND j.key_fp=? AND i.job_id != ?",
+                (key, service, origin, key_fp, job_id)).fetchall():
+            if state == SENDING and owner_alive(owner):
+                return SENDING, None
+            if fresh_since is None:
+                return UNKNOWN, other_job
+        sql = ("SELECT task_id FROM tasks WHERE service=? AND origin=? AND key_fp=? AND kind=? "
+               "AND input_key=? AND status IN ('completed', 'pending', 'running')")
+        args: tuple[Any, ...] = (service, origin, key_fp, kind, key)
+        if fresh_since is not None:
+            sql += " AND created_at >= ?"
+            args += (fresh_since,)
+        row = conn.execute(sql + " ORDER BY (status='completed') DESC, created_at DESC LIMIT 1",
+                           args).fetchone()
+        return (CREATED, row[0]) if row else None
+
+    def _spend(self, conn: sqlite3.Connection, budget: tuple[str, str, str], pace: Pace,
+               time_scale: float) -> float:
+        """Spend one slot of the pace now, or return the real seconds until one is free."""
+        scale = time_scale if time_scale > 0 else 1.0
+        now = time.time()
+        since = now - pace.longest_window / scale
+        rows = conn.execute("SELECT sent_at, not_before FROM sends WHERE service=? AND key_fp=? "
+                            "AND bucket=? AND sent_at > ? ORDER BY sent_at", (*budget, since)
+                            ).fetchall()
+        not_before = max((nb for _, nb in rows), default=0.0)
+        at = pace.next_send([t * scale for t, _ in rows], not_before * scale, now * scale) / scale
+        if at > now + 1e-3:
+            return at - now
+        gap = pace.gap(self._rng) / scale
+        conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)", (*budget, now, now + gap))
+        return 0.0
+
+    def spend(self, budget: tuple[str, str, str], pace: Pace, time_scale: float = 1.0) -> float:
+        """Spend one slot of ``budget`` now (0), or the real seconds until one is free."""
+        with self._write() as conn:
+            return self._spend(conn, budget, pace, time_scale)
+
+    def sends(self, service: str, key_fp: str, bucket: str = "create") -> list[float]:
+        """The send times (Unix seconds) the pace has counted for this budget."""
+        return [r["sent_at"] for r in self._query(
+            "SELECT sent_at FROM sends WHERE service=? AND key_fp=? AND bucket=? ORDER BY sent_at",
+            (service, key_fp, bucket))]
+
+    def settle(self, job_id: str, position: int, state: str, *, task_id: str | None = None,
+               error: str | None = None) -> None:
+        """An input's outcome: ``created`` with its task, ``failed`` or ``unknown`` with why,
+        or ``queued`` again (the service certainly did not act)."""
+        with self._write() as conn:
+            conn.execute("UPDATE items SET state=?, task_id=COALESCE(?, task_id), error=?, owner=NULL "
+                         "WHERE job_id=? AND position=?", (state, task_id, error, job_id, position))
+
+    def orphans(self, job_id: str) -> list[dict[str, Any]]:
+        """Inputs left ``sending`` by a process that is gone: their request may have arrived."""
+        return [r for r in self.items(job_id) if r["state"] == SENDING and not owner_alive(r["owner"])]
 
 
 def to_task(row: dict[str, Any]) -> Task:

@@ -1,8 +1,10 @@
-"""The poller: waits for any number of tasks at once, each on its own schedule.
+"""The poller: reads any number of tasks until each is final, each on its own schedule.
 
-One poller serves every service (azure-core's LROPoller idea): it owns deadlines, scheduling,
-concurrency and progress events; a service only says how to read a task (``refresh``) and when
-to read it again (a :class:`~kit.core.policy.PollSchedule`).
+One poller serves every service (azure-core's ``LROPoller`` idea): it owns deadlines, scheduling,
+concurrency and the wake-ups progress displays hang on.  A service only supplies a
+:class:`StatusReader` (azure-core's ``PollingMethod``): how to read one task, how to read many in
+one request if it can, when to read a task again.  Tasks may be added while it runs (a job adds
+each task the moment it is created), so creation and polling overlap.
 """
 
 from __future__ import annotations
@@ -12,26 +14,38 @@ import heapq
 import itertools
 import logging
 import math
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .errors import AuthenticationError, KitError, NotFound, PaymentRequired, PermissionDenied
+from .clock import ServiceClock
+from .errors import KitError, NotFound, WholeCallError
 from .learning import CompletionLearner
 from .policy import PollSchedule
 from .task import Status, Task, utcnow
 
 log = logging.getLogger("kit.poller")
 
-# Errors that concern the whole call, not one task: waiting on would only repeat them.
-WHOLE_CALL_ERRORS = (AuthenticationError, PermissionDenied, PaymentRequired)
-
-Refresh = Callable[[Task], Awaitable[None]]
 # A bulk read: given the due tasks and every open task, update as many as one request (or a few)
-# can, and return the due tasks whose state it established (the others get a read of their own).
-BulkRefresh = Callable[[Sequence[Task], Sequence[Task]], Awaitable[Iterable[Task]]]
-Schedule = PollSchedule | Callable[[Task], PollSchedule]
+# can, and return the tasks whose state it established (the due ones it missed are read singly).
+BulkRead = Callable[[Sequence[Task], Sequence[Task]], Awaitable[Iterable[Task]]]
+
+
+@dataclass(frozen=True)
+class StatusReader:
+    """How one service's task statuses are read: data and functions, no state.
+
+    ``read_one`` updates a task from one status request; ``read_many`` (optional) reads many in
+    one request (Linkup's task list, Agora's account list); ``cadence`` says when to read a task
+    again; with ``learn`` (no bulk read), the batch's own completions shape the reads
+    (:mod:`kit.core.learning`); ``changed`` hears every task after a read (the journal).
+    """
+
+    read_one: Callable[[Task], Awaitable[None]]
+    cadence: Callable[[Task], PollSchedule]
+    read_many: BulkRead | None = None
+    learn: bool = False
+    changed: Callable[[Task], None] | None = None
 
 
 @dataclass
@@ -66,221 +80,225 @@ def snapshot(label: str, tasks: Sequence[Task], elapsed: float, finished: bool =
     return ProgressEvent(label, len(tasks), counts, elapsed, finished, list(notes or []))
 
 
-async def wait_for(
-    tasks: Sequence[Task],
-    *,
-    refresh: Refresh,
-    schedule: Schedule,
-    timeout: float | None,
-    bulk: BulkRefresh | None = None,
-    bulk_min: int = 2,
-    time_scale: float = 1.0,
-    concurrency: int = 16,
-    progress: ProgressSink | None = None,
-    label: str = "tasks",
-    tick: float = 0.25,
-    on_update: Callable[[Task], None] | None = None,
-    notes: Sequence[str] = (),
-    learn: bool = False,
-) -> list[Task]:
-    """Read every unfinished task until it is final or ``timeout`` seconds have passed.
+def stopped_waiting(task: Task, waited: float) -> str:
+    """The remark on a task still open when kit stopped waiting (it is not a failure)."""
+    return (f"still {task.status.value} when kit stopped waiting after {waited:g} s; the task "
+            "still exists and may still finish: kit.resume() reads it again (creating it again "
+            "would spend another action)")
 
-    ``timeout`` and the schedule are in the service's seconds; both are divided by ``time_scale``
-    (the sandbox's ``speed``; 1 for a real service).
 
-    ``schedule`` is one :class:`PollSchedule` or a function giving each task its own (a fast
-    search and a research task want very different intervals).  With ``learn`` (one schedule,
-    no bulk read), the batch's own completions shape the reads: see :mod:`kit.core.learning`.
-    With ``bulk``, when a task is due and at least ``bulk_min`` are open, one bulk read (Linkup's
-    task list, Agora's account list) reads them all; the due tasks it could not establish are
-    read one by one.  The cadence is then the shortest schedule among the open tasks, and a
-    read costs one request however many tasks there are.
+@dataclass
+class _Record:
+    task: Task
+    deadline: float  # real seconds on the clock
+    timeout: float | None  # service seconds, as asked
+    reads: int = 0
+    ticket: int = 0  # the live heap entry; older entries are stale
 
-    Returns ``tasks`` (the same objects, updated).  One task's failure never raises: it becomes
-    that task's ``status``/``error``.  Errors about the whole call (bad key, no permission,
-    no credits) raise at once.  Tasks still open at the deadline keep their last status and get
-    an ``error`` that says kit stopped waiting, not that the task failed.
+
+class Poller:
+    """Reads the tasks it is given until each is final or past its deadline.
+
+    ``add(task, timeout)`` at any time; ``close()`` says no more will come; ``run()`` returns
+    when every task added is final or was given up on.  Errors about one task are that task's
+    ``status``/``error``; an error about the whole call (key, permission, payment) stops the run
+    and is raised.
     """
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    scale = time_scale if time_scale > 0 else 1.0
-    deadline = math.inf if timeout is None or math.isinf(timeout) else started + timeout / scale
-    order = itertools.count()
-    reads: dict[int, int] = {}
-    heap: list[tuple[float, int, Task]] = []
-    def plan(task: Task) -> PollSchedule:
-        return schedule(task) if callable(schedule) else schedule
 
-    learner = CompletionLearner(schedule) if learn and isinstance(schedule, PollSchedule) else None
+    def __init__(self, reader: StatusReader, *, clock: ServiceClock | None = None,
+                 concurrency: int = 16, tick: float = 0.25) -> None:
+        self.reader = reader
+        self.clock = clock or ServiceClock()
+        self.tick = tick
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._records: dict[int, _Record] = {}
+        self._heap: list[tuple[float, int, _Record]] = []
+        self._order = itertools.count(1)
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Future[None]] = set()
+        self._closed = False
+        self._stopped = False
+        self._bulk_busy = False
+        self._fatal: KitError | None = None
+        self._learner: CompletionLearner | None = None
+        self._added = 0  # tasks ever added: the learner reads looser while most are open
+        self.on_tick: Callable[[], None] | None = None  # called about every `tick` while running
 
-    def service_now() -> float:
-        return time.time() * scale
+    # -- input -------------------------------------------------------------------------------
+    def add(self, task: Task, timeout: float | None = None) -> None:
+        """Watch ``task``; give up on it ``timeout`` service seconds from now (None: never)."""
+        if task.done or task.id is None or id(task) in self._records:
+            return
+        now = self.clock.now()
+        deadline = math.inf if timeout is None or math.isinf(timeout) else (
+            now + self.clock.real(timeout))
+        record = self._records[id(task)] = _Record(task, deadline, timeout)
+        self._added += 1
+        self._schedule(record, self._first_delay(record))
 
-    def born(task: Task) -> float:
-        return task.created_at.timestamp() * scale
+    def close(self) -> None:
+        """No more tasks will be added: ``run`` returns once those added are settled."""
+        self._closed = True
+        self._wake.set()
 
-    token: dict[int, int] = {}  # a task's live heap entry; older entries are stale
+    def stop(self) -> None:
+        """Stop reading now: ``run`` returns, the open tasks keep their last status."""
+        self._stopped = True
+        self._wake.set()
 
-    def push(task: Task) -> None:
-        token[id(task)] = ticket = next(order)
+    @property
+    def open_count(self) -> int:
+        return len(self._records)
+
+    # -- scheduling --------------------------------------------------------------------------
+    def _learn(self, task: Task) -> CompletionLearner | None:
+        if not self.reader.learn or self.reader.read_many is not None:
+            return None
+        if self._learner is None:
+            self._learner = CompletionLearner(self.reader.cadence(task))
+        return self._learner
+
+    def _first_delay(self, record: _Record) -> float:
+        """Service seconds before a new task's first read."""
+        learner = self._learn(record.task)
         if learner is None:
-            delay = plan(task).delay(reads[id(task)])
-        elif reads[id(task)] == 0:
-            delay = too_young(task)
-        else:
-            delay = learner.next_delay(open_count / max(1, len(open_tasks)))
-        heapq.heappush(heap, (loop.time() + delay / scale, ticket, task))
+            return self.reader.cadence(record.task).delay(0)
+        return self._too_young(record.task, learner)
 
-    def too_young(task: Task) -> float:
-        """Service seconds until ``task`` is old enough to be worth a read (0: read it now)."""
+    def _too_young(self, task: Task, learner: CompletionLearner) -> float:
+        """Service seconds until ``task`` is old enough to be worth a read (0: now)."""
+        age = self.clock.service(self.clock.epoch() - task.created_at.timestamp())
+        return max(0.0, learner.floor - age)
+
+    def _next_delay(self, record: _Record) -> float:
+        learner = self._learn(record.task)
         if learner is None:
-            return 0.0
-        return max(0.0, born(task) + learner.floor - service_now())
+            return self.reader.cadence(record.task).delay(record.reads)
+        return learner.next_delay(self.open_count / max(1, self._added))
 
-    open_tasks: list[Task] = []
-    for task in tasks:
-        if id(task) in reads or task.done or task.id is None:
-            continue
-        reads[id(task)] = 0
-        open_tasks.append(task)
-    open_count = len(open_tasks)  # kept up to date: counting 10,000 tasks per wake is waste
-    for task in open_tasks:
-        push(task)
+    def _schedule(self, record: _Record, delay: float) -> None:
+        due = self.clock.now() + self.clock.real(delay)
+        if record.reads == 0:
+            due = min(due, record.deadline)  # every task is read at least once
+        record.ticket = next(self._order)
+        heapq.heappush(self._heap, (due, record.ticket, record))
 
-    semaphore = asyncio.Semaphore(concurrency)
-    wake = asyncio.Event()
-    inflight: set[asyncio.Task[None]] = set()
-    fatal: list[BaseException] = []
+    def _settle(self, record: _Record) -> None:
+        """After a read: hand the task on; read it again, give up on it, or forget it."""
+        task = record.task
+        record.reads += 1
+        if self.reader.changed is not None:
+            self.reader.changed(task)
+        if task.done:
+            self._forget(record)
+            return
+        delay = self._next_delay(record)
+        if self.clock.now() + self.clock.real(delay) > record.deadline:
+            task.note = stopped_waiting(task, record.timeout or 0.0)
+            self._forget(record)
+            return
+        self._schedule(record, delay)
 
-    def emit(finished: bool = False, extra: Sequence[str] = ()) -> None:
-        if progress is not None:
-            event = snapshot(label, tasks, loop.time() - started, finished, [*notes, *extra])
-            (progress.close if finished else progress.update)(event)
+    def _forget(self, record: _Record) -> None:
+        self._records.pop(id(record.task), None)
+        self._wake.set()
 
-    async def read(task: Task) -> None:
+    # -- reading -----------------------------------------------------------------------------
+    async def _read(self, record: _Record) -> None:
+        task = record.task
         try:
-            async with semaphore:
-                await refresh(task)
-        except WHOLE_CALL_ERRORS as exc:
-            fatal.append(exc)
+            async with self._semaphore:
+                await self.reader.read_one(task)
+        except WholeCallError as exc:
+            self._fatal = exc
+            return
         except NotFound as exc:
             task.status, task.error, task.updated_at = Status.FAILED, exc.message, utcnow()
         except KitError as exc:
             # A read that failed even after retries: the task itself is fine as far as we know.
-            # Say so on the task and read it again on schedule.
             log.info("reading %s failed, will retry on schedule: %s", task.id, exc.message)
-            task.error = f"last status read failed: {exc.message}"
+            task.note = f"last status read failed: {exc.message}"
         else:
-            if task.error and task.error.startswith("last status read failed"):
-                task.error = None
+            task.note = None
+            learner = self._learn(task)
             if learner is not None and task.done:
-                learner.observe(service_now() - born(task))
-        finally:
-            reads[id(task)] += 1
-            settle(task)
-            if not task.done and not fatal:
-                push(task)
-            wake.set()
+                learner.observe(self.clock.service(self.clock.epoch() - task.created_at.timestamp()))
+        self._settle(record)
 
-    closed: set[int] = set()
-
-    def settle(task: Task) -> None:
-        nonlocal open_count
-        if on_update is not None:
-            on_update(task)
-        if task.done and id(task) not in closed:
-            closed.add(id(task))
-            open_count -= 1
-
-    bulk_busy = False
-
-    async def read_many(due: list[Task]) -> None:
+    async def _read_many(self, due: list[_Record]) -> None:
         """One bulk read for every open task: each one it establishes counts as read."""
-        nonlocal bulk_busy
-        bulk_busy = True
-        established: set[int] = set()
-        still_open = [t for t in open_tasks if not t.done]
+        assert self.reader.read_many is not None
+        self._bulk_busy = True
+        open_records = list(self._records.values())
         try:
-            established = {id(t) for t in await bulk(due, still_open)}  # type: ignore[misc]
-        except WHOLE_CALL_ERRORS as exc:
-            fatal.append(exc)
+            established = {id(t) for t in await self.reader.read_many(
+                [r.task for r in due], [r.task for r in open_records])}
+        except WholeCallError as exc:
+            self._fatal = exc
             return
         except KitError as exc:
             log.info("bulk status read failed, reading tasks one by one: %s", exc.message)
+            established = set()
         finally:
-            bulk_busy = False
-            wake.set()
-        due_ids = {id(t) for t in due}
-        for task in still_open:
-            if id(task) in established:
-                reads[id(task)] += 1
-                settle(task)
-                if not task.done:
-                    push(task)
-            elif id(task) in due_ids:
-                launch(read(task))
+            self._bulk_busy = False
+            self._wake.set()
+        due_ids = {id(r) for r in due}
+        for record in open_records:
+            if id(record.task) in established:
+                record.task.note = None
+                self._settle(record)
+            elif id(record) in due_ids:
+                self._launch(self._read(record))
 
-    def launch(coro: Awaitable[None]) -> None:
+    def _launch(self, coro: Awaitable[None]) -> None:
         job = asyncio.ensure_future(coro)
-        inflight.add(job)
-        job.add_done_callback(inflight.discard)
+        self._inflight.add(job)
+        job.add_done_callback(self._inflight.discard)
 
-    emit()
-    last_emit = loop.time()
-    try:
-        while heap or inflight:
-            now = loop.time()
-            due: list[Task] = []
-            while heap and heap[0][0] <= now and heap[0][0] <= deadline:
-                _, ticket, task = heapq.heappop(heap)
-                if task.done or token.get(id(task)) != ticket:  # finished, or read meanwhile
-                    continue
-                hold = too_young(task)  # the batch taught us it cannot be done yet
-                if hold > 0:
-                    token[id(task)] = ticket = next(order)
-                    heapq.heappush(heap, (now + hold / scale, ticket, task))
-                    continue
-                due.append(task)
-            if bulk is not None and due and not bulk_busy and open_count >= bulk_min:
-                launch(read_many(due))
-            elif bulk is not None and due and bulk_busy:
-                for task in due:  # a bulk read is under way: it will cover these too
-                    push(task)
-            else:
-                for task in due:
-                    launch(read(task))
-            if fatal:
-                break
-            if not heap and not inflight:
-                break
-            next_due = heap[0][0] if heap else math.inf
-            if now >= deadline or (next_due > deadline and not inflight):
-                break
-            wait = min(next_due, deadline) - now
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=max(0.0, min(wait, tick)))
-            except asyncio.TimeoutError:
-                pass
-            wake.clear()
-            if loop.time() - last_emit >= tick:  # counting 10,000 tasks on every wake is waste
-                last_emit = loop.time()
-                emit()
-    finally:
-        for job in list(inflight):
-            job.cancel()
-        if inflight:
-            await asyncio.gather(*inflight, return_exceptions=True)
+    def _pop_due(self) -> list[_Record]:
+        now = self.clock.now()
+        due: list[_Record] = []
+        while self._heap and self._heap[0][0] <= now:
+            _, ticket, record = heapq.heappop(self._heap)
+            if record.ticket != ticket or id(record.task) not in self._records:
+                continue  # read meanwhile, or settled
+            learner = self._learn(record.task)
+            hold = self._too_young(record.task, learner) if learner is not None else 0.0
+            if hold > 0 and now + self.clock.real(hold) < record.deadline:
+                self._schedule(record, hold)  # the batch taught us it cannot be done yet
+                continue
+            due.append(record)
+        return due
 
-    if fatal:
-        emit(finished=True, extra=["stopped"])
-        raise fatal[0]
-    timed_out = [t for t in tasks if not t.done and t.id is not None]
-    if timed_out:
-        waited = (timeout or 0)
-        for task in timed_out:
-            task.error = (
-                f"still {task.status.value} when kit stopped waiting after {waited:g} s; "
-                "the task may still finish at the service: wait for it again later"
-            )
-    emit(finished=True, extra=[f"{len(timed_out)} not finished in time"] if timed_out else [])
-    return list(tasks)
+    # -- the loop ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Read until every task added is settled and ``close()`` was called."""
+        last_tick = self.clock.now()
+        try:
+            while self._fatal is None and not self._stopped:
+                due = self._pop_due()
+                if due and self.reader.read_many is not None and self.open_count >= 2:
+                    if self._bulk_busy:  # a bulk read is under way: it will cover these too
+                        for record in due:
+                            self._schedule(record, 0.0 if record.reads == 0 else
+                                           self.reader.cadence(record.task).interval)
+                    else:
+                        self._launch(self._read_many(due))
+                else:
+                    for record in due:
+                        self._launch(self._read(record))
+                if self._closed and not self._records and not self._inflight:
+                    break
+                next_due = self._heap[0][0] if self._heap else math.inf
+                self._wake.clear()
+                await self.clock.wait(self._wake, min(next_due - self.clock.now(), self.tick))
+                if self.on_tick is not None and self.clock.now() - last_tick >= self.tick:
+                    last_tick = self.clock.now()
+                    self.on_tick()
+        finally:
+            for job in list(self._inflight):
+                job.cancel()
+            if self._inflight:
+                await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._fatal is not None:
+            raise self._fatal

@@ -11,11 +11,13 @@ from typing import Any
 class Status(str, enum.Enum):
     """kit's status, the same for every service (the service's own word is ``Task.service_status``)."""
 
+    QUEUED = "queued"  # a job's input not sent yet
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
+    UNKNOWN = "unknown"  # a create whose answer was lost: the task may exist, kit cannot tell
 
     @property
     def is_final(self) -> bool:
@@ -25,7 +27,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-_FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.EXPIRED})
+_FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.UNKNOWN})
 
 
 def utcnow() -> datetime:
@@ -37,9 +39,10 @@ class Task:
     """One unit of work at a service.
 
     ``input`` is what was asked (``{"profile_slug": ...}``), ``output`` the result once
-    ``status`` is ``COMPLETED``, ``error`` a readable reason when the task failed, expired, was
-    rejected or was not finished when kit stopped waiting.  ``id`` is ``None`` only for an input
-    the service rejected, so that every input still has its task and its row.
+    ``status`` is ``COMPLETED``, ``error`` the service's reason when the task failed, expired or
+    was rejected; ``note`` is kit's own remark (kit stopped waiting, the last read failed, the
+    task awaits confirmation).  ``id`` is ``None`` only for an input that has no task (refused,
+    not sent yet, or lost), so that every input still has its row.
     """
 
     service: str
@@ -50,6 +53,7 @@ class Task:
     input: dict[str, Any] = field(default_factory=dict)
     output: Any = None
     error: str | None = None
+    note: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
@@ -59,7 +63,14 @@ class Task:
 
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""
+        extra += f", note={self.note!r}" if self.note else ""
         return (
             f"Task(service={self.service!r}, kind={self.kind!r}, id={self.id!r}, "
             f"status={self.status.value!r}{extra})"
         )
+
+
+def rejected(service: str, kind: str, task_input: dict[str, Any], error: str) -> Task:
+    """The task of an input the service refused (or that could not be sent): a row, not a gap."""
+    return Task(service=service, id=None, kind=kind, status=Status.FAILED, input=task_input,
+                error=error)

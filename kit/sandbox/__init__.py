@@ -47,6 +47,10 @@ class Sandbox:
     and comment answer 404); Linkup ``"low-credits"`` (120 tasks' worth) and ``"over-budget"``;
     Agora ``"broke"`` (no credits).  Keys are random per sandbox: ``api_key(service, team)``.
     ``clock.advance(seconds)`` moves service time forward (expiry without waiting a day).
+
+    OutX tasks are worked by each team's ``outx_extensions`` Chrome extensions, one task each at
+    a time, for ``outx_delay`` service seconds; ``outx_flag`` = (per minute, per hour, seconds)
+    models LinkedIn flagging a team that bursts (``None``: never); see ``kit.sandbox.outx``.
     """
 
     def __init__(
@@ -60,6 +64,9 @@ class Sandbox:
         outx_delay: tuple[float, float, float] | Any = (10.0, 20.0, 60.0),
         outx_reject: Iterable[str] = (),
         outx_stuck: Iterable[str] = (),
+        outx_unavailable: Iterable[str] = (),
+        outx_extensions: int = 4,
+        outx_flag: tuple[int, int, float] | None = (10, 120, 21600.0),
         linkup_fail: Iterable[str] = (),
         linkup_queue_limit: int = 500,
         agora_delay: tuple[float, float, float] = (120.0, 300.0, 900.0),
@@ -85,9 +92,13 @@ class Sandbox:
                  Team("no-extension", outx_key["no-extension"], extension=False),
                  Team("no-admin", outx_key["no-admin"], admin=False)]
         delay = triangular(*outx_delay) if isinstance(outx_delay, tuple) else outx_delay
+        per_minute, per_hour, flag_seconds = outx_flag or (10, 120, 21600.0)
         self.outx = OutXSandbox(self.clock, teams,
                                 OutXConfig(delay=delay, reject=set(outx_reject),
-                                           stuck=set(outx_stuck)), seed)
+                                           stuck=set(outx_stuck), unavailable=set(outx_unavailable),
+                                           extensions=outx_extensions, flagging=outx_flag is not None,
+                                           flag_per_minute=per_minute, flag_per_hour=per_hour,
+                                           flag_seconds=flag_seconds), seed)
         linkup_key = {team: self._keys[("linkup", team)] for team in TEAMS["linkup"]}
         self.linkup = LinkupSandbox(
             self.clock,
@@ -128,7 +139,11 @@ class Sandbox:
     def stats(self) -> dict[str, Any]:
         """What the sandbox holds (served at ``/_sandbox/stats`` for other processes)."""
         return {"outx": {"tasks": len(self.outx.tasks), "creates": sum(self.outx.creates.values()),
-                         "most_creates_per_input": max(self.outx.creates.values(), default=0)},
+                         "most_creates_per_input": max(self.outx.creates.values(), default=0),
+                         "processing": self.outx.processing(),
+                         "max_actions_per_minute": self.outx.max_actions(60.0),
+                         "max_actions_per_hour": self.outx.max_actions(3600.0),
+                         "flagged_teams": sorted(self.outx.flagged)},
                 "linkup": {"tasks": len(self.linkup.tasks),
                            "creates": sum(self.linkup.creates.values())},
                 "agora": {"tasks": len(self.agora.tasks),

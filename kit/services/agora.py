@@ -14,7 +14,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..core.client import ServiceClient, ServiceSpec
-from ..core.errors import InvalidRequest, KitError, PaymentRequired, ServiceError, TransportError
+from ..core.errors import (
+    InvalidRequest,
+    KitError,
+    PaymentRequired,
+    ServiceError,
+    TransportError,
+    WholeCallError,
+)
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.task import Status, Task, utcnow
@@ -23,6 +30,7 @@ SPEC = ServiceSpec(
     name="agora",
     label="Agora",
     origin="https://api.agoraagent.io",
+    send_concurrency=2,  # creates and confirms are paced to 5/min anyway
     # Deep dives take ~5 min and may take hours: look after a minute, then every 5 s, which
     # with two tasks or more is one account-list read (10/min allowed, so every 6.6 s) for all
     # of them; stop waiting after an hour (the task goes on; kit.resume() picks it up).
@@ -49,9 +57,9 @@ PURCHASE = Endpoint("purchase-credits", "POST", "/v1/market/credits/purchase", c
 CREDITS = Endpoint("check-credits", "GET", "/v1/market/credits/check", rate=PER_MINUTE_5)
 INVOICES = Endpoint("invoices", "GET", "/v1/market/invoices", rate=Rate(1, 1.0))
 
-STATUS_MAP = {"1": Status.PENDING, "2": Status.RUNNING, "3": Status.COMPLETED, "4": Status.EXPIRED}
-MEANING = {"1": "awaiting confirmation", "2": "confirmed, in progress", "3": "completed",
-           "4": "expired or canceled (refunded)"}
+UNCONFIRMED = "1"  # received, not confirmed: nothing happens (and nothing is paid) until confirmed
+STATUS_MAP = {UNCONFIRMED: Status.PENDING, "2": Status.RUNNING, "3": Status.COMPLETED,
+              "4": Status.EXPIRED}
 
 _EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")  # Solana mints
@@ -127,7 +135,7 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
                                             "expiration_time") if k in data}
     expires = data.get("expiration_time")
     now = time.time() if now is None else now
-    task.error = None
+    task.error = task.note = None
     if task.status is Status.COMPLETED:
         pass
     elif task.status is Status.EXPIRED:
@@ -135,8 +143,8 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
     elif isinstance(expires, (int, float)) and expires < now:
         task.status = Status.EXPIRED
         task.error = f"Agora: expired at {_timestamp(expires):%Y-%m-%d %H:%M} UTC without a deliverable"
-    elif service_status == "1":
-        task.error = "awaiting confirmation: confirm_task() spends a credit and starts the work"
+    elif service_status == UNCONFIRMED:
+        task.note = "awaiting confirmation: confirm_task() spends a credit and starts the work"
 
 
 def to_task(data: dict[str, Any], kind: str | None = None, now: float | None = None) -> Task:
@@ -197,25 +205,77 @@ class Agora(ServiceClient):
             data = await self._call(DEEP_DIVE, json_body=body)
         except (TransportError, ServiceError) as exc:
             # The answer was lost, not necessarily the request: look before anyone pays twice.
-            data = await self._find_created(body, exc)
+            try:
+                found = await self._find_created(body)
+            except KitError:
+                raise exc from None  # cannot look: the task may exist (exc.may_have_acted)
+            if found is None:
+                exc.may_have_acted = False
+                exc.message += " Agora lists no such task: it was not created."
+                raise exc from None
+            data = found
         task = to_task(data, "agent-deep-dive", now=self._now())
         task.input = deep_dive_input(body["contract_address"], handle, expiration)
         self._record([task])
         return task
 
-    async def _find_created(self, body: dict[str, Any], failure: KitError) -> dict[str, Any]:
-        """The task this create made, if the account list shows it; else ``failure`` again."""
-        try:
-            listed = await self._call(ACCOUNT_TASKS) or []
-        except KitError:
-            listed = []
+    async def _find_created(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The unconfirmed task the account list shows for this create and no journal knows."""
+        listed = await self._call(ACCOUNT_TASKS) or []
         known = set(self._journaled)
         for data in reversed(listed):  # the newest first
-            if (data.get("task_id") not in known and data.get("status") == "1"
+            if (data.get("task_id") not in known and data.get("status") == UNCONFIRMED
                     and data.get("contract_address") == body["contract_address"]
                     and data.get("x_handle") == body.get("x_handle")):
                 return data
-        raise failure
+        return None
+
+    async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
+                   ) -> list[Task | KitError]:
+        """A job's claimed deep dives: created, and with ``options["confirm"]`` confirmed at once
+        (the work starts while the rest are created).  Out of credits: raised, with the task."""
+        results: list[Task | KitError] = []
+        for _, body in items:
+            try:
+                task = await self.deep_dive(body["contract_address"], body.get("x_handle"),
+                                            body.get("expiration"))
+            except WholeCallError as exc:
+                exc.tasks = [*results, *([None] * (len(items) - len(results)))]
+                raise
+            except KitError as exc:
+                results.append(exc)
+                continue
+            results.append(task)
+            if options.get("confirm") and task.service_status == UNCONFIRMED:
+                await self._confirm_in_job(task, results, len(items))
+        return results
+
+    async def _confirm_in_job(self, task: Task, results: list[Task | KitError], total: int) -> None:
+        try:
+            await self.confirm_task(task)
+        except WholeCallError as exc:
+            task.note = f"created, not confirmed: {exc.message}"
+            self._record([task])
+            exc.tasks = [*results, *([None] * (total - len(results)))]
+            raise
+        except KitError as exc:
+            task.note = f"not confirmed: {exc.message}"
+
+    async def adopt(self, task: Task, options: dict[str, Any]) -> None:
+        """A reused deep dive that still awaits confirmation is confirmed when the job asks."""
+        if options.get("confirm") and task.service_status == UNCONFIRMED:
+            await self._confirm_in_job(task, [], 0)
+
+    async def find_created(self, kind: str, task_input: dict[str, Any]) -> Task | None:
+        """The deep dive Agora lists for this input (a create whose answer was lost), if any."""
+        body = {k: v for k, v in task_input.items() if k != "expiration"}
+        data = await self._find_created(body)
+        if data is None:
+            return None
+        task = to_task(data, "agent-deep-dive", now=self._now())
+        task.input = task_input
+        self._record([task])
+        return task
 
     async def suggest_service(self, description: str) -> Task:
         """Suggest a new kind of service to the marketplace (an "other" task)."""
@@ -289,4 +349,4 @@ class Agora(ServiceClient):
     _bulk_refresh = _refresh_many
 
     def _waitable(self, task: Task) -> bool:
-        return task.service_status != "1"  # unconfirmed: nothing happens until confirm_task
+        return task.service_status != UNCONFIRMED  # unconfirmed: nothing happens until confirm_task

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..core.batch import rejected
 from ..core.client import ServiceClient, ServiceSpec
 from ..core.errors import (
     InvalidRequest,
@@ -27,7 +26,7 @@ from ..core.errors import (
 )
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
-from ..core.task import Status, Task, utcnow
+from ..core.task import Status, Task, rejected, utcnow
 
 SPEC = ServiceSpec(
     name="linkup",
@@ -35,6 +34,8 @@ SPEC = ServiceSpec(
     origin="https://api.linkup.so",
     schedule=PollSchedule(interval=2.0, first=1.0, timeout=600.0),
     retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
+    batch_size=100,  # a job sends its queue in POSTs of 100 as it fills
+    send_concurrency=2,
 )
 
 MAX_BATCH = 100  # tasks per POST /v1/tasks
@@ -362,6 +363,24 @@ class Linkup(ServiceClient):
                     "submit it again.")))
         self._record(found)
         return found
+
+    async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
+                   ) -> list[Task | KitError]:
+        """A job's claimed inputs, in one POST (at most 100)."""
+        created = await self.submit([{"type": kind, "input": task_input}
+                                     for kind, task_input in items])
+        return list(created)
+
+    async def find_created(self, kind: str, task_input: dict[str, Any]) -> Task | None:
+        """The task Linkup lists for this input (a create whose answer was lost), if any."""
+        known = set(self._journaled)
+        async for task in self.iter_tasks(sort_by="createdAt", sort_direction="desc", page_size=100):
+            if task.id not in known and task.kind == kind and all(
+                    task.input.get(k) == v for k, v in task_input.items()):
+                task.input = task_input
+                self._record([task])
+                return task
+        return None
 
     async def _queue_room(self) -> int:
         page = await self.list_tasks(page_size=1, status=["pending", "processing"])

@@ -11,8 +11,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..core.client import ServiceClient, ServiceSpec
-from ..core.errors import InvalidRequest, KitError, PermissionDenied, ServiceError
+from ..core.errors import InvalidRequest, KitError, PermissionDenied, ServiceError, WholeCallError
 from ..core.http import Endpoint, ErrorReader
+from ..core.pace import Pace
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.task import Status, Task, utcnow
 
@@ -25,21 +26,21 @@ SPEC = ServiceSpec(
     schedule=PollSchedule(interval=5.0, first=10.0, timeout=180.0),
     retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
     learn=True,
+    # Every create is a LinkedIn action on a real account: OutX asks for ~50 per hour, spread
+    # out (CONTRACTS.md §1, "Pacing").  Kept in the journal, per team, across processes.
+    pace=Pace(per_hour=50, per_minute=5),
 )
 
-# No limits are published; these keep a large batch polite without making it slow: 2,000
-# profiles are created in under a minute, and 10,000 tasks are each read once in under two.
-_CREATE_RATE = Rate(50, 1.0)
+# Status reads are not LinkedIn actions and no limit is published: this keeps a large batch
+# polite without making it slow (10,000 tasks are each read once in under two minutes).
 _READ_RATE = Rate(100, 1.0)
 
-FETCH_PROFILE = Endpoint("fetch-profile", "POST", "/linkedin-agent/fetch-profile", creates=True,
-                         rate=_CREATE_RATE, bucket="create")
-FETCH_POSTS = Endpoint("fetch-posts", "POST", "/linkedin-agent/fetch-posts", creates=True,
-                       rate=_CREATE_RATE, bucket="create")
-LIKE_POST = Endpoint("like-post", "POST", "/linkedin-agent/like-post", creates=True,
-                     rate=_CREATE_RATE, bucket="create")
-COMMENT_POST = Endpoint("comment-post", "POST", "/linkedin-agent/comment-post", creates=True,
-                        rate=_CREATE_RATE, bucket="create")
+# Creates have no rate of their own here: the pace (SPEC.pace) is their one limit.
+FETCH_PROFILE = Endpoint("fetch-profile", "POST", "/linkedin-agent/fetch-profile", creates=True)
+FETCH_POSTS = Endpoint("fetch-posts", "POST", "/linkedin-agent/fetch-posts", creates=True)
+LIKE_POST = Endpoint("like-post", "POST", "/linkedin-agent/like-post", creates=True)
+COMMENT_POST = Endpoint("comment-post", "POST", "/linkedin-agent/comment-post", creates=True)
+_CREATES = {e.name: e for e in (FETCH_PROFILE, FETCH_POSTS, LIKE_POST, COMMENT_POST)}
 GET_TASK_STATUS = Endpoint("get-task-status", "GET", "/linkedin-agent/get-task-status",
                            rate=_READ_RATE)
 
@@ -155,19 +156,36 @@ class OutX(ServiceClient):
     def _auth_headers(self) -> dict[str, str]:
         return {"x-api-key": self._key.reveal()}
 
-    async def _create(self, endpoint: Endpoint, kind: str, body: dict[str, Any]) -> Task:
+    async def _create(self, endpoint: Endpoint, kind: str, body: dict[str, Any], *,
+                      paced: bool = False) -> Task:
+        """Send one create; ``paced``: its slot of the pace is already spent (a job's claim)."""
+        if not paced:
+            await self._wait_for_pace()
         data = await self._call(endpoint, json_body=body)
         task_id = data.get("api_agent_task_id") if isinstance(data, dict) else None
         if not task_id:
             raise ServiceError(
                 f"OutX {endpoint.name}: the answer has no api_agent_task_id ({data!r:.200}); "
                 "the task may exist at OutX: check before creating it again.",
-                service="OutX",
+                service="OutX", may_have_acted=True,
             )
         task = Task(service="outx", id=str(task_id), kind=kind, input=body,
                     service_status="pending")
         self._record([task])
         return task
+
+    async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
+                   ) -> list[Task | KitError]:
+        """A job's claimed inputs (one per request: each is one LinkedIn action)."""
+        results: list[Task | KitError] = []
+        for kind, body in items:
+            try:
+                results.append(await self._create(_CREATES[kind], kind, body, paced=True))
+            except WholeCallError:
+                raise
+            except KitError as exc:
+                results.append(exc)
+        return results
 
     async def fetch_profile(self, slug: str) -> Task:
         """Create a fetch-profile task for a slug or profile URL."""

@@ -1,0 +1,235 @@
+"""The job scheduler: sends a job's queued inputs at the service's pace and polls each task from
+the moment it exists, so that creation, confirmation and polling overlap.
+
+The journal is the queue (:mod:`kit.core.journal`): every input is claimed there before its
+request goes out, so a job survives its process and two processes never send one input twice.
+This module knows no pandas and no display: it reports :class:`JobProgress` to a callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from .client import ServiceClient
+from .errors import KitError, WholeCallError
+from .journal import CREATED, FAILED, QUEUED, SENDING, UNKNOWN, Journal
+from .poller import Poller, ProgressEvent
+from .task import Status, Task
+
+log = logging.getLogger("kit.jobs")
+
+MAY_EXIST = ("the create may have reached {service} but its answer was lost; kit does not send "
+             "it again (that would spend another action): check at {service} before you do")
+
+
+def placeholder(service: str, item: dict[str, Any]) -> Task:
+    """The task shown for an input that has none (yet): queued, failed or may exist."""
+    status = {FAILED: Status.FAILED, UNKNOWN: Status.UNKNOWN}.get(item["state"], Status.QUEUED)
+    return Task(service=service, id=item["task_id"], kind=item["kind"], status=status,
+                input=item["input"], error=item["error"])
+
+
+class JobRunner:
+    """Runs one job of a journal to its end (or until stopped) with one service client.
+
+    ``timeout``: service seconds to wait for each task after it is created (None: the
+    service's default).  ``options``: the service's own send options (Agora's ``confirm``).
+    """
+
+    def __init__(self, client: ServiceClient, journal: Journal, job_id: str, *,
+                 timeout: float | None = None, fresh_since: str | None = None,
+                 options: dict[str, Any] | None = None,
+                 report: Callable[[ProgressEvent], None] | None = None) -> None:
+        self.client = client
+        self.journal = journal
+        self.job_id = job_id
+        self.timeout = timeout
+        self.fresh_since = fresh_since
+        self.options = options or {}
+        self.report = report
+        job = journal.job(job_id)
+        if job is None:
+            raise KitError(f"the journal has no job {job_id!r}")
+        self.label = job["label"]
+        self.items = {row["position"]: row for row in journal.items(job_id)}
+        self.tasks: dict[str, Task] = journal.tasks_by_id(
+            r["task_id"] for r in self.items.values() if r["task_id"])
+        self.poller = Poller(client.status_reader(), clock=client.clock,
+                             concurrency=client.spec.poll_concurrency)
+        self.poller.on_tick = self._tick
+        self._no_more_sends = asyncio.Event()  # stopped, or an error about the whole call
+        self._fatal: WholeCallError | None = None
+        self._started = client.clock.now()
+        self._next_send: float | None = None  # clock instant of the next paced create
+
+    # -- rows --------------------------------------------------------------------------------
+    def task_of(self, position: int) -> Task:
+        """The task of input ``position`` now; a placeholder while it has none."""
+        item = self.items[position]
+        task = self.tasks.get(item["task_id"] or "")
+        return task if task is not None else placeholder(self.client.spec.name, item)
+
+    def progress(self, finished: bool = False, notes: list[str] | None = None) -> ProgressEvent:
+        """Counts per state, and notes: reuse, the pace, the next create, the ETA of the last."""
+        counts = Counter(self.task_of(p).status.value for p in self.items)
+        elapsed = self.client.clock.now() - self._started
+        event = ProgressEvent(self.label, len(self.items), counts, elapsed, finished, [])
+        reused = sum(1 for r in self.items.values() if r["reused"])
+        if reused:
+            event.notes.append(f"{reused} reused from journal")
+        pace = self.client.pace
+        queued = counts.get(Status.QUEUED.value, 0)
+        if pace is not None and pace.limited and queued and not finished:
+            wait = 0.0 if self._next_send is None else max(0.0, self._next_send - self.client.clock.now())
+            eta = wait + self.client.clock.real(pace.spacing) * (queued - 1)
+            event.notes.append(f"{pace.describe()} · next create in {format_seconds(wait)} · "
+                               f"last create in ~{format_seconds(eta)}")
+        event.notes.extend(notes or [])
+        return event
+
+    def _tick(self) -> None:
+        if self.report is not None:
+            self.report(self.progress())
+
+    # -- running -----------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop sending and polling; a create under way is let finish, so that its task is
+        journaled (what was sent stays in the journal for a resume)."""
+        self._no_more_sends.set()
+        self.poller.stop()
+
+    @property
+    def settled(self) -> bool:
+        """Has every input an outcome: a final task, a refusal, or 'may exist'?"""
+        return all(self.task_of(p).done or not self.client._waitable(self.task_of(p))
+                   for p in self.items)
+
+    async def run(self) -> None:
+        """Send what is queued, poll what exists; return when all is settled or stopped."""
+        await self._orphans()
+        for task in list(self.tasks.values()):
+            await self.client.adopt(task, self.options)
+            self._watch(task)
+        poll = asyncio.ensure_future(self.poller.run())
+        try:
+            await self._send_all()
+            self.poller.close()
+            await poll  # what was created is still waited for after a whole-call error
+            if self._fatal is not None:
+                raise self._fatal
+        except BaseException:
+            self.poller.close()
+            poll.cancel()
+            await asyncio.gather(poll, return_exceptions=True)
+            raise
+
+
+    def _watch(self, task: Task) -> None:
+        if task.done or not self.client._waitable(task):
+            return
+        timeout = self.timeout if self.timeout is not None else self.client.default_timeout([task])
+        self.poller.add(task, timeout)
+
+    async def _orphans(self) -> None:
+        """Inputs a killed process left ``sending``: look them up where the service has a list;
+        elsewhere (OutX) they may exist and are never sent again."""
+        for item in self.journal.orphans(self.job_id):
+            try:
+                task = await self.client.find_created(item["kind"], item["input"])
+            except KitError:
+                self._settle(item["position"], UNKNOWN, error=MAY_EXIST.format(
+                    service=self.client.spec.label))
+                continue
+            if task is None:  # the list shows no such task: it was not created
+                self._settle(item["position"], QUEUED)
+            else:
+                self.tasks[task.id] = task  # type: ignore[index]
+                self._settle(item["position"], CREATED, task_id=task.id)
+
+    def _settle(self, position: int, state: str, *, task_id: str | None = None,
+                error: str | None = None) -> None:
+        self.journal.settle(self.job_id, position, state, task_id=task_id, error=error)
+        self.items[position].update(state=state, error=error,
+                                    task_id=task_id or self.items[position]["task_id"])
+
+    async def _adopt(self, settled: list[dict[str, Any]]) -> None:
+        """Inputs the journal settled without a send: adopted earlier tasks, or 'may exist'."""
+        known = self.journal.tasks_by_id(r["task_id"] for r in settled if r["task_id"])
+        for row in settled:
+            self.items[row["position"]].update(state=row["state"], task_id=row["task_id"],
+                                               error=row["error"], reused=1)
+            task = known.get(row["task_id"] or "")
+            if task is not None and task.id not in self.tasks:
+                self.tasks[task.id] = task  # type: ignore[index]
+                await self.client.adopt(task, self.options)  # (Agora: confirm if asked)
+                self._watch(task)
+
+    async def _send_all(self) -> None:
+        workers = max(1, self.client.spec.send_concurrency)
+        await asyncio.gather(*(self._sender() for _ in range(workers)))
+
+    async def _sender(self) -> None:
+        """Claim (at the pace), send, settle; until nothing is queued or the job stops."""
+        client = self.client
+        while not self._no_more_sends.is_set():
+            taken, settled, wait = self.journal.claim(
+                self.job_id, count=client.spec.batch_size, pace=client.pace,
+                budget=(client.spec.name, client.key_fingerprint, "create"),
+                time_scale=client.time_scale, fresh_since=self.fresh_since)
+            await self._adopt(settled)
+            if not taken:
+                if not any(r["state"] == QUEUED for r in self.items.values()):
+                    return
+                if wait <= 0:  # another sender of this job holds the rest, or one is in flight
+                    wait = 0.05 if any(r["state"] == SENDING for r in self.items.values()) else 0.5
+                self._next_send = client.clock.now() + wait
+                await client.clock.wait(self._no_more_sends, min(wait, 30.0))
+                continue
+            self._next_send = None
+            for item in taken:
+                self.items[item["position"]].update(state=SENDING)
+            await self._send(taken)
+
+    async def _send(self, taken: list[dict[str, Any]]) -> None:
+        results: list[Task | KitError | None]
+        try:
+            results = await self.client.send([(t["kind"], t["input"]) for t in taken], self.options)
+        except WholeCallError as exc:
+            # Stop sending; what was made before the error is kept, the rest stays queued (the
+            # service refused the call: it did not act on those).
+            made = list(exc.tasks or [])
+            results = [*made, *([None] * (len(taken) - len(made)))]
+            self._fatal = self._fatal or exc
+            self._no_more_sends.set()
+        for item, result in zip(taken, results, strict=True):
+            position = item["position"]
+            if result is None:
+                self._settle(position, QUEUED)
+            elif isinstance(result, Task) and result.id:
+                self.tasks[result.id] = result
+                self._settle(position, CREATED, task_id=result.id)
+                self._watch(result)
+            elif isinstance(result, Task):  # the service's list shows it was not created
+                self._settle(position, FAILED, error=result.error)
+            elif result.may_have_acted:
+                self._settle(position, UNKNOWN, error=f"{result.message} " + MAY_EXIST.format(
+                    service=self.client.spec.label))
+            else:
+                self._settle(position, FAILED, error=result.message)
+
+
+def format_seconds(seconds: float) -> str:
+    """``41s``, ``12m 5s``, ``39h 12m``: for ETAs."""
+    if math.isinf(seconds):
+        return "∞"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
