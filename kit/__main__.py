@@ -141,6 +141,10 @@ def batch(args: argparse.Namespace) -> int:
         options.update(depth=args.depth, output_type=args.output_type)
     if args.command == "deep-dives":
         options.update(confirm=args.confirm)
+    if args.command in ("profiles", "posts") and (args.per_hour or args.per_minute):
+        default = kit.Pace()
+        options["pace"] = kit.Pace(per_hour=args.per_hour or default.per_hour,
+                                   per_minute=args.per_minute or default.per_minute)
     sandbox = kit.Sandbox(speed=args.sandbox).start() if args.sandbox else contextlib.nullcontext()
     with sandbox:
         try:
@@ -163,6 +167,21 @@ def resume(args: argparse.Namespace) -> int:
     df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None)
     write_output(df, args.output)
     print(f"kit: resumed {summary(df)}", file=sys.stderr)
+    return 0
+
+
+def jobs(args: argparse.Namespace) -> int:
+    import kit
+
+    df = kit.jobs(args.path)
+    if args.output:
+        write_output(df, args.output)
+    elif not len(df):
+        print("the journal has no jobs")
+    else:
+        columns = ["job_id", "label", "state", "inputs", "queued", "created", "failed", "unknown",
+                   "created_at"]
+        print(df[columns].to_string(index=False))
     return 0
 
 
@@ -222,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         if command == "deep-dives":
             p.add_argument("--confirm", action="store_true",
                            help="confirm each task: SPENDS ONE AGORA CREDIT PER TASK")
+        if command in ("profiles", "posts"):
+            p.add_argument("--per-hour", type=float, metavar="N",
+                           help="LinkedIn actions per hour (default 50, OutX's guidance; more "
+                                "risks your team's LinkedIn account)")
+            p.add_argument("--per-minute", type=float, metavar="N",
+                           help="LinkedIn actions per minute (default 5)")
         p.set_defaults(func=batch, helper=helper)
 
     p = sub.add_parser("resume", help="finish the tasks the journal holds unfinished",
@@ -233,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=resume)
+
+    p = sub.add_parser("jobs", help="list the journal's jobs and their progress",
+                       description="Every job kit ran or runs (a helper call or a command), its "
+                                   "state and how many inputs are queued, created, failed.")
+    p.add_argument("-o", "--output", help="export to this file instead of printing")
+    p.add_argument("--path", help="journal file (default: KIT_JOURNAL or the per-user one)")
+    p.set_defaults(func=jobs)
 
     p = sub.add_parser("journal", help="show or export the task journal",
                        description="The journal of every task kit created (key fingerprints, "
@@ -261,17 +293,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so that a job stops as cleanly as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
     args = build_parser().parse_args(argv)
     from .core.errors import KitError
 
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
     except KitError as exc:
         print(f"kit: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        # A job prints what it left ("stopped: N created are in the journal"); say how to go on.
+        print("kit: interrupted; `kit resume` carries on what was started, `kit jobs` lists it",
+              file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

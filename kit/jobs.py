@@ -117,9 +117,20 @@ class Job:
         return [known.get(i["task_id"] or "") or placeholder(self._record["service"], i)
                 for i in items]
 
+    def _unsent_reason(self) -> str | None:
+        """Why the queued inputs of a stopped job were not sent (its whole-call error)."""
+        record = self.journal.job(self.id)
+        error = record["error"] if record else None
+        return f"not sent: {error} kit.resume() sends them later." if error else None
+
     def frame(self) -> pd.DataFrame:
         """One row per input, now, in input order (the helper's columns)."""
         tasks = self._tasks()
+        reason = self._unsent_reason() if self._finished.is_set() or self._thread is None else None
+        if reason:
+            for task in tasks:
+                if task.status is Status.QUEUED:
+                    task.error = reason
         service = self._record["service"]
         pairs: list[tuple[Any, Task]] = []
         for value, position, refused in self._record["rows"]:

@@ -95,7 +95,7 @@ def test_dates_accept_date_objects(sandbox):
     (lambda: kit.export("not a frame", "x.csv"), kit.InvalidRequest),
     (lambda: kit.run("not a coroutine"), TypeError),
     (lambda: kit.resume(services=["myspace"]), kit.InvalidRequest),
-    (lambda: kit.resume(api_key="k"), kit.InvalidRequest),
+    (lambda: kit.resume(base_url="http://127.0.0.1:9"), kit.InvalidRequest),
 ])
 def test_other_entry_points_refuse_bad_input(call, error):
     with pytest.raises(error):

@@ -145,8 +145,11 @@ def test_out_of_credits_stops_the_batch_and_keeps_what_was_created(sandbox):
     df = info.value.frame
     assert list(df["query"]) == queries
     assert (df["status"].iloc[:100] == "completed").all()  # created, then waited for
-    assert (df["status"].iloc[100:] == "failed").all()
-    assert df["error"].iloc[100].startswith("not created: Linkup create-tasks: HTTP 429")
+    # Not sent: still queued in the (stopped) job, which kit.resume() carries on later.
+    assert (df["status"].iloc[100:] == "queued").all()
+    assert df["error"].iloc[100].startswith("not sent: Linkup create-tasks: HTTP 429")
+    [job] = kit.jobs().query("label == 'Linkup search' and state == 'stopped'").itertuples()
+    assert job.queued == 50 and job.created == 100
 
 
 async def test_budget_limit_is_payment_required(sandbox):

@@ -70,7 +70,8 @@ def test_public_surface_matches_design():
                  "PermissionDenied", "NotFound", "PaymentRequired", "RateLimited", "ServiceError",
                  "TransportError", "profiles", "posts", "to_frame", "run", "Sandbox"]:
         assert hasattr(kit, name), name
-    assert [s.value for s in kit.Status] == ["pending", "running", "completed", "failed", "expired"]
+    assert [s.value for s in kit.Status] == ["queued", "pending", "running", "completed", "failed",
+                                             "expired", "unknown"]
     for cls in (kit.InvalidRequest, kit.AuthenticationError, kit.PermissionDenied, kit.NotFound,
                 kit.PaymentRequired, kit.RateLimited, kit.ServiceError, kit.TransportError):
         assert issubclass(cls, kit.KitError)

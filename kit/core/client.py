@@ -164,6 +164,8 @@ class ServiceClient:
         skipped = set(skip)
         tasks = [t for t in self.journal.unfinished(self.spec.name, self.base_url,
                                                     self._key.fingerprint) if t.id not in skipped]
+        if not tasks:
+            return []
         self._remember(tasks)
         await self.wait([t for t in tasks if self._waitable(t)], timeout=timeout,
                         progress=progress, label=f"{self.spec.label} resume")

@@ -321,6 +321,7 @@ class Linkup(ServiceClient):
                     raise
                 await asyncio.sleep(pause / self.time_scale)
                 waited, pause = waited + pause, min(pause * 2, 30.0)
+                size = MAX_BATCH  # try again: a 429 again means still full
                 continue
             if not isinstance(data, list) or len(data) != len(batch):
                 raise ServiceError(f"Linkup create-tasks: expected {len(batch)} tasks back, got "

@@ -1,0 +1,356 @@
+"""The engine without a sandbox: the pace, the poller (fake clock, fake reader), the journal queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+import kit
+from kit.core.clock import ServiceClock
+from kit.core.errors import AuthenticationError, NotFound, ServiceError
+from kit.core.journal import Journal
+from kit.core.pace import WINDOW_MARGIN, Pace
+from kit.core.poller import Poller, StatusReader
+from kit.core.task import Status, Task
+
+
+# -- the pace ------------------------------------------------------------------------------------
+def test_default_pace_is_outx_guidance():
+    pace = kit.Pace()
+    assert (pace.per_hour, pace.per_minute) == (50, 5)
+    assert pace.spacing == 72.0 and pace.describe() == "pace 5/min, 50/h"
+    assert not Pace.unlimited().limited and Pace.unlimited().next_send([1.0] * 1000, 0, 5) == 5
+
+
+@pytest.mark.parametrize("bad", [{"per_hour": 0}, {"per_minute": -1}, {"per_day": True},
+                                 {"jitter": 1.5}])
+def test_pace_refuses_nonsense(bad):
+    with pytest.raises(ValueError):
+        Pace(**bad)
+
+
+def test_next_send_waits_for_the_oldest_to_leave_the_window():
+    pace = Pace(per_hour=None, per_minute=5, jitter=0)
+    sent = [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert pace.next_send(sent, 0.0, 10.0) == pytest.approx(60.0 * WINDOW_MARGIN, abs=1e-3)
+    assert pace.next_send(sent[:4], 0.0, 10.0) == 10.0  # room for one more now
+    assert pace.next_send([], 50.0, 10.0) == 50.0  # the spacing the last send asked for
+
+
+def test_a_long_run_at_the_pace_never_exceeds_any_window():
+    pace, rng = Pace(per_hour=50, per_minute=5), random.Random(3)
+    sent: list[float] = []
+    not_before = now = 0.0
+    while len(sent) < 400:
+        now = pace.next_send(sent, not_before, now)
+        sent.append(now)
+        not_before = now + pace.gap(rng)
+    for i, t in enumerate(sent):
+        assert sum(1 for u in sent[i:] if u - t < 3600) <= 50
+        assert sum(1 for u in sent[i:] if u - t < 60) <= 5
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert min(gaps) >= 72 * 0.75 - 1e-6  # spread: never closer than the jittered spacing
+    assert 72 <= sum(gaps) / len(gaps) <= 76  # (the hour's hard limit stretches a few gaps)
+    assert len(set(round(g, 3) for g in gaps)) > 100  # not a fixed cadence
+    hours = (sent[-1] - sent[0]) / 3600
+    assert 7.5 < hours < 8.5  # about 50 an hour: 400 take 8 hours
+
+
+# -- the poller ----------------------------------------------------------------------------------
+class FakeClock(ServiceClock):
+    """Time moves only when the poller waits: no sleeping, exact instants."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        super().__init__(scale)
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def epoch(self) -> float:
+        return 1_800_000_000.0 + self.t
+
+    async def sleep(self, real_seconds: float) -> None:
+        self.t += max(0.0, real_seconds)
+        await asyncio.sleep(0)
+
+    async def wait(self, event: asyncio.Event, real_seconds: float) -> None:
+        for _ in range(3):  # let reads under way finish first
+            await asyncio.sleep(0)
+        if not event.is_set():
+            self.t += max(0.0, real_seconds)
+
+
+class FakeService:
+    """Tasks finish at a given service instant; every read is logged."""
+
+    def __init__(self, clock: FakeClock, done_at: dict[str, float]) -> None:
+        self.clock, self.done_at, self.reads, self.bulk = clock, done_at, [], []
+        self.fail: dict[str, Exception] = {}
+
+    async def read_one(self, task: Task) -> None:
+        self.reads.append((round(self.clock.service(self.clock.t), 6), task.id))
+        if task.id in self.fail:
+            raise self.fail.pop(task.id)
+        if self.clock.service(self.clock.t) >= self.done_at.get(task.id, float("inf")):
+            task.status = Status.COMPLETED
+
+    async def read_many(self, due, open_tasks):
+        self.bulk.append((round(self.clock.t, 6), len(open_tasks)))
+        for task in open_tasks:
+            if self.clock.t >= self.done_at.get(task.id, float("inf")):
+                task.status = Status.COMPLETED
+        return [t for t in open_tasks if t.id != "unlisted"]
+
+
+def make_task(task_id: str, clock: FakeClock) -> Task:
+    from datetime import datetime, timezone
+
+    return Task(service="fake", id=task_id, kind="k",
+                created_at=datetime.fromtimestamp(clock.epoch(), timezone.utc))
+
+
+def poller_for(service: FakeService, schedule: kit.PollSchedule, **reader: object) -> Poller:
+    return Poller(StatusReader(read_one=service.read_one, cadence=lambda task: schedule, **reader),
+                  clock=service.clock)
+
+
+async def test_each_task_is_read_on_its_schedule_until_final():
+    clock = FakeClock()
+    service = FakeService(clock, {"a": 30.0, "b": 12.0})
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10))
+    a, b = make_task("a", clock), make_task("b", clock)
+    poller.add(a)
+    poller.add(b)
+    poller.close()
+    await poller.run()
+    assert a.done and b.done
+    assert [t for t, i in service.reads if i == "a"] == [10, 15, 20, 25, 30]
+    assert [t for t, i in service.reads if i == "b"] == [10, 15]
+
+
+async def test_time_scale_divides_every_interval():
+    clock = FakeClock(scale=10)
+    service = FakeService(clock, {"a": 20.0})
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10))
+    task = make_task("a", clock)
+    poller.add(task)
+    poller.close()
+    await poller.run()
+    assert [t for t, _ in service.reads] == [10, 15, 20]  # service seconds
+    assert clock.t == pytest.approx(2.0)  # real seconds
+
+
+async def test_a_task_past_its_timeout_keeps_its_status_and_says_why():
+    clock = FakeClock()
+    service = FakeService(clock, {})
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10))
+    task = make_task("never", clock)
+    poller.add(task, timeout=22)
+    poller.close()
+    await poller.run()
+    assert [t for t, _ in service.reads] == [10, 15, 20]
+    assert task.status is Status.PENDING and task.error is None
+    assert "stopped waiting after 22 s" in task.note and "kit.resume()" in task.note
+
+
+async def test_a_timeout_shorter_than_the_first_read_still_reads_once():
+    clock = FakeClock()
+    service = FakeService(clock, {})
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10))
+    task = make_task("short", clock)
+    poller.add(task, timeout=3)
+    poller.close()
+    await poller.run()
+    assert [t for t, _ in service.reads] == [3]
+
+
+async def test_tasks_added_while_running_are_polled_from_then():
+    clock = FakeClock()
+    service = FakeService(clock, {"first": 10.0, "late": 100.0})
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10))
+    poller.add(make_task("first", clock))
+    added: list[float] = []
+
+    async def add_later() -> None:
+        while clock.t < 40:
+            await clock.sleep(1)
+        added.append(clock.t)
+        poller.add(make_task("late", clock))
+        poller.close()
+
+    await asyncio.gather(poller.run(), add_later())
+    late = [t for t, i in service.reads if i == "late"]
+    assert late[0] == pytest.approx(added[0] + 10)  # first read 10 s after it was added
+    assert late[-1] >= 100 and all(b - a == pytest.approx(5) for a, b in itertools.pairwise(late))
+
+
+async def test_one_bulk_read_serves_every_open_task():
+    clock = FakeClock()
+    service = FakeService(clock, {f"t{i}": 10.0 * (i + 1) for i in range(5)})
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=5), read_many=service.read_many)
+    tasks = [make_task(f"t{i}", clock) for i in range(5)]
+    for task in tasks:
+        poller.add(task)
+    poller.close()
+    await poller.run()
+    assert all(t.done for t in tasks)
+    assert service.reads == [] or all(i == "t4" for _, i in service.reads)  # the last one alone
+    assert len(service.bulk) <= 10  # one request per cycle for all five, not five
+
+
+async def test_read_failures_are_notes_then_cleared_not_found_fails_whole_call_raises():
+    clock = FakeClock()
+    service = FakeService(clock, {"flaky": 20.0})
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10))
+    flaky, gone = make_task("flaky", clock), make_task("gone", clock)
+    service.fail = {"flaky": ServiceError("HTTP 503"), "gone": NotFound("Agent task not found")}
+    notes = []
+    poller.add(flaky)
+    poller.add(gone)
+    poller.on_tick = lambda: notes.append(flaky.note)
+    poller.close()
+    await poller.run()
+    assert flaky.status is Status.COMPLETED and flaky.note is None
+    assert any(n and n.startswith("last status read failed") for n in notes)
+    assert gone.status is Status.FAILED and "not found" in gone.error
+
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10))
+    key = make_task("key", clock)
+    service.fail = {"key": AuthenticationError("Invalid API Key")}
+    poller.add(key)
+    poller.close()
+    with pytest.raises(AuthenticationError):
+        await poller.run()
+
+
+async def test_learning_holds_reads_until_the_youngest_completion_age():
+    clock = FakeClock()
+    done = {f"t{i}": 40.0 + i for i in range(20)}
+    service = FakeService(clock, done)
+    poller = poller_for(service, kit.PollSchedule(interval=5, first=10), learn=True)
+    for i in range(20):
+        poller.add(make_task(f"t{i}", clock))
+    poller.close()
+    await poller.run()
+    reads_per_task = len(service.reads) / 20
+    assert reads_per_task < 5  # blind polling every 5 s from 10 s would read each 7+ times
+
+
+# -- the journal as a queue ------------------------------------------------------------------------
+def _job(book: Journal, n: int, service: str = "outx") -> str:
+    return book.add_job(helper="profiles", service=service, origin="http://o", key_fp="fp",
+                        label="OutX fetch-profile", options={}, rows=[[f"s{i}", i, None] for i in range(n)],
+                        items=[("fetch-profile", {"profile_slug": f"s{i}"}) for i in range(n)])
+
+
+def test_two_connections_never_take_one_input_twice(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    with Journal(path) as first:
+        job_id = _job(first, 200)
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with Journal(path) as book:  # a connection of its own, as another process has
+            while True:
+                got, _, _ = book.claim(job_id, count=3)
+                if not got:
+                    return
+                with lock:
+                    taken.extend(item["position"] for item in got)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(taken) == list(range(200))
+
+
+def test_claims_spend_the_pace_and_the_budget_survives_a_restart(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    pace = Pace(per_hour=None, per_minute=2, jitter=0)
+    with Journal(path) as book:
+        job_id = _job(book, 5)
+        assert len(book.claim(job_id, count=1, pace=pace)[0]) == 1
+        got, _, wait = book.claim(job_id, count=1, pace=pace)
+        assert got == [] and 29 < wait <= 30  # spaced: 60 s / 2
+    with Journal(tmp_path / "fast.sqlite3") as book:  # 60 times faster (a sandbox's speed)
+        fast = _job(book, 5)
+        assert len(book.claim(fast, count=1, pace=pace, time_scale=60)[0]) == 1
+        got, _, wait = book.claim(fast, count=1, pace=pace, time_scale=60)
+        assert got == [] and 0.45 < wait <= 0.5
+    with Journal(path) as book:  # a new process: the same budget
+        got, _, wait = book.claim(job_id, count=1, pace=pace)
+        assert got == [] and wait > 25
+        assert len(book.sends("outx", "fp")) == 1
+
+
+def test_an_earlier_task_is_adopted_and_a_may_exist_input_is_never_sent_again(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as book:
+        first = _job(book, 2)
+        got, _, _ = book.claim(first, count=2)
+        book.record(Task(service="outx", id="task-0", kind="fetch-profile",
+                         input={"profile_slug": "s0"}, status=Status.COMPLETED),
+                    origin="http://o", key_fp="fp")
+        book.settle(first, 0, "created", task_id="task-0")
+        book.settle(first, 1, "unknown", error="answer lost")
+        second = _job(book, 3)
+        got, settled, _ = book.claim(second, count=3)
+        assert [g["position"] for g in got] == [2]  # only the input never sent before
+        assert {s["position"]: s["state"] for s in settled} == {0: "created", 1: "unknown"}
+        assert settled[0]["task_id"] == "task-0"
+
+
+def test_an_input_left_sending_by_a_dead_process_is_an_orphan(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as book:
+        job_id = _job(book, 1)
+        book.claim(job_id, count=1)
+        assert book.orphans(job_id) == []  # this process is alive
+        with contextlib.closing(sqlite3.connect(book.path)) as db, db:
+            db.execute("UPDATE items SET owner='{}:999999999'".format(
+                __import__("socket").gethostname()))
+        assert [o["position"] for o in book.orphans(job_id)] == [0]
+
+
+def test_an_old_journal_is_migrated_and_keeps_its_tasks(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    from kit.core.journal import SCHEMA
+
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO tasks VALUES ('outx', 'o', 't1', 'fp', 'fetch-profile', 'k', '{}', "
+                   "'completed', 'completed', NULL, NULL, '2025-01-01T00:00:00+00:00', "
+                   "'2025-01-01T00:00:00+00:00')")
+    with Journal(path) as book:
+        assert [r["task_id"] for r in book.rows()] == ["t1"]
+        assert book.jobs() == []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_processes_opening_a_new_journal_at_once_all_succeed(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    code = textwrap.dedent(f"""
+        import time
+        from kit.core.journal import Journal
+        time.sleep(max(0, {__import__('time').time() + 1.5} - time.time()))
+        with Journal({str(path)!r}) as j:
+            j.rows()
+        print("ok")
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=os.environ) for _ in range(4)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
