@@ -64,7 +64,11 @@ def free_port() -> int:
 def start_sandbox(speed: float) -> tuple[subprocess.Popen, dict[str, str], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "kit", "sandbox", "--port", str(port),
-                             "--speed", str(speed), "--seed", "1"], stdout=subprocess.PIPE,
+                             "--speed", str(speed), "--seed", "1",
+                             # the first edition's service model: no queue at the extension, no
+                             # flagging (the pace is measured elsewhere: tests/test_jobs.py)
+                             "--outx-extensions", "100000", "--no-flagging"],
+                            stdout=subprocess.PIPE,
                             text=True, cwd=ROOT)
     env = {}
     for _ in range(4):

@@ -49,8 +49,11 @@ def demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with kit.Sandbox(speed=args.speed, seed=args.seed, outx_reject={"ghost-profile-404"}) as sb:
         print(f"kit demo: sandbox at {sb.url} (service time x{sb.speed:g}); fetching "
-              f"{len(DEMO_INPUTS)} LinkedIn profiles through the OutX client\n", file=sys.stderr)
+              f"{len(DEMO_INPUTS)} LinkedIn profiles through the OutX client, at OutX's pace "
+              "(at most 5 LinkedIn actions a minute and 50 an hour, spread out)\n",
+              file=sys.stderr)
         df = kit.profiles(DEMO_INPUTS)
+        outx = sb.stats()["outx"]
     wall = time.perf_counter() - started
     with pd.option_context("display.width", 200):
         print(df[["input", "profile_slug", "status", "error", "name", "headline",
@@ -60,6 +63,11 @@ def demo(args: argparse.Namespace) -> int:
     counts = df["status"].value_counts().to_dict()
     print(f"\n{len(df)} rows ({', '.join(f'{n} {s}' for s, n in counts.items())}) "
           f"in {wall:.1f} s; written to {csv} and {parquet}")
+    flagged = "flagged" if outx["flagged_teams"] else "not flagged"
+    print(f"LinkedIn actions: {outx['creates']} sent, at most {outx['max_actions_per_minute']} in "
+          f"any minute and {outx['max_actions_per_hour']} in any hour of service time; the "
+          f"sandbox's team was {flagged} (at x{args.speed:g}, {wall:.0f} s here are "
+          f"{wall * args.speed / 60:.0f} minutes of pace)")
     return 0
 
 
@@ -67,14 +75,16 @@ def sandbox(args: argparse.Namespace) -> int:
     import kit
 
     sb = kit.Sandbox(speed=args.speed, seed=args.seed, host="127.0.0.1", port=args.port,
-                     activate=False)
+                     activate=False, outx_extensions=args.outx_extensions,
+                     outx_flag=None if args.no_flagging else (10, 120, 21600.0))
     print(f"kit sandbox on http://127.0.0.1:{args.port} (service time x{args.speed:g}); "
           "sandbox keys open nothing real:")
     for service in ("outx", "linkup", "agora"):
         name = service.upper()
         print(f"  export {name}_BASE_URL=http://127.0.0.1:{args.port} "
               f"{name}_API_KEY={sb.api_key(service)}")
-    print("Ctrl-C stops it.", flush=True)
+    print(f"  export KIT_TIME_SCALE={args.speed:g}   # kit's intervals and pace run as fast\n"
+          "Ctrl-C stops it.", flush=True)
     sb.serve_forever()
     return 0
 
@@ -278,8 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "through the OutX client with live progress, print the table "
                                    "and write it as CSV and Parquet.")
     p.add_argument("-o", "--output", default="demo-output", help="folder for profiles.csv/.parquet")
-    p.add_argument("--speed", type=float, default=20.0,
-                   help="how much faster than real service time the sandbox runs (default 20)")
+    p.add_argument("--speed", type=float, default=360.0,
+                   help="how much faster than real service time the sandbox runs (default 360: "
+                        "an hour of OutX's pace in 10 s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sandbox's data")
     p.set_defaults(func=demo)
 
@@ -289,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--outx-extensions", type=int, default=4, metavar="N",
+                   help="OutX Chrome extensions per team, each working one task at a time")
+    p.add_argument("--no-flagging", action="store_true",
+                   help="never flag an OutX team that bursts (the model of OutX's warning)")
     p.set_defaults(func=sandbox)
     return parser
 

@@ -342,10 +342,10 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
     parts: list[pd.DataFrame] = []
     handled: set[str] = set()
     for job in jobs:
-        if opts.get("timeout") is not None:
-            record = dict(job._record["options"], timeout=opts["timeout"])
-            book.set_job_options(job.id, record)
-            job._record["options"] = record
+        # The first call's timeout was about that call's wait: a resume waits its own.
+        record = dict(job._record["options"], timeout=opts.get("timeout"))
+        book.set_job_options(job.id, record)
+        job._record["options"] = record
         job.start(make_progress(opts.get("progress"), job.label, job.progress().total))
         df = job.run_blocking()
         handled |= {t.id for t in job._tasks() if t.id}

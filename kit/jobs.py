@@ -90,6 +90,8 @@ class Job:
         self._finished = threading.Event()
         self._error: BaseException | None = None
         self._ending: str = STOPPED  # the state a stop leaves: stopped (resumable) or cancelled
+        self._stop_requested = False
+        self._final: ProgressEvent | None = None
 
     # -- what it is ------------------------------------------------------------------------
     @property
@@ -197,6 +199,8 @@ class Job:
             runner = self._runner = JobRunner(
                 client, self.journal, self.id, timeout=options.get("timeout"),
                 fresh_since=options.get("fresh_since"), options=options, report=self._report)
+            if self._stop_requested:
+                runner.stop()
             notes: list[str] = []
             try:
                 await runner.run()
@@ -207,9 +211,9 @@ class Job:
             finally:
                 if runner._no_more_sends.is_set() and self._error is None and not notes:
                     notes.append(self._stop_note(runner))
-                final = self.progress_final(runner, notes)
+                self._final = self.progress_final(runner, notes)
                 for sink in list(self._sinks):
-                    sink.close(final)
+                    sink.close(self._final)
             if runner.settled:
                 self.journal.set_job_state(self.id, DONE)
             elif runner._no_more_sends.is_set():
@@ -230,28 +234,41 @@ class Job:
         return (f"stopped: {created} created are in the journal (job {self.id}); "
                 "kit.resume() or `kit resume` carries on")
 
+    def _settle_displays(self) -> None:
+        """Close the widgets again from the caller's thread (the cell now running).  The job's
+        own thread closed them already, which a live front end shows; nbconvert and nbclient
+        apply a display update only from the cell that is running."""
+        if self._final is None:
+            return
+        for sink in self._sinks:
+            if isinstance(sink, WidgetProgress):
+                sink.close(self._final)
+
     def _report(self, event: ProgressEvent) -> None:
         for sink in list(self._sinks):
             sink.update(event)
 
     def stop(self, state: str = STOPPED) -> None:
-        """Stop sending and polling; the job stays resumable (``state`` ``stopped``)."""
+        """Stop sending and polling, and return once stopped.  The job stays resumable: what
+        was sent is in the journal, and ``kit.resume()`` (or ``job.wait()``) carries it on."""
         self._ending = state
+        self._stop_requested = True  # seen by a job that has not made its runner yet
         loop, runner = self._loop, self._runner
         if loop is not None and runner is not None and not self._finished.is_set():
             try:
                 loop.call_soon_threadsafe(runner.stop)
             except RuntimeError:  # the loop just closed: the job is over anyway
                 pass
-        elif self._thread is None:
+        if self._thread is None:
             self.journal.set_job_state(self.id, state)
+        elif threading.current_thread() is not self._thread:
+            self._finished.wait()
+            self._settle_displays()
 
     def cancel(self) -> None:
         """Stop creating (and waiting); what was created stays in the journal.  A cancelled
         job is not carried on by ``kit.resume()``."""
         self.stop(CANCELLED)
-        if self._thread is not None:
-            self._finished.wait()
         self.journal.set_job_state(self.id, CANCELLED)
 
     def wait(self, timeout: float | None = None, *, progress: Any = None) -> pd.DataFrame:
@@ -274,6 +291,7 @@ class Job:
         return self._outcome()
 
     def _outcome(self) -> pd.DataFrame:
+        self._settle_displays()
         df = self.frame()
         if isinstance(self._error, WholeCallError):
             self._error.frame = df
@@ -290,7 +308,6 @@ class Job:
                 pass
         except KeyboardInterrupt:
             self.stop()
-            self._finished.wait()
             print(f"kit: {self._stop_note(self._runner) if self._runner else 'stopped'}",
                   file=sys.stderr)
             raise

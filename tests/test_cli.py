@@ -67,3 +67,49 @@ def test_sandbox_in_the_foreground_serves_another_process():
 def test_help_lists_the_commands():
     result = subprocess.run([sys.executable, "-m", "kit", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "demo" in result.stdout and "sandbox" in result.stdout
+
+
+def test_a_foreground_job_stops_on_sigterm_and_kit_resume_carries_it_on(tmp_path):
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    port, speed = _free_port(), 600
+    server = subprocess.Popen([sys.executable, "-m", "kit", "sandbox", "--port", str(port),
+                               "--speed", str(speed)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        text = "".join(server.stdout.readline() for _ in range(5))
+        env = {**os.environ, "KIT_JOURNAL": str(tmp_path / "journal.sqlite3"),
+               **dict(re.findall(r"(OUTX_\w+|KIT_TIME_SCALE)=(\S+)", text))}
+        assert env["KIT_TIME_SCALE"] == str(speed)
+        slugs = tmp_path / "slugs.txt"
+        slugs.write_text("\n".join(f"cli-job-{i}" for i in range(20)))
+        cli = [sys.executable, "-m", "kit"]
+        job = subprocess.Popen([*cli, "profiles", str(slugs), "-o", str(tmp_path / "a.csv")],
+                               env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)  # a few creates at 72 service seconds apart (0.12 s here)
+        job.send_signal(signal.SIGTERM)
+        _, err = job.communicate(timeout=30)
+        assert job.returncode == 143, err
+        assert "stopped:" in err and "kit resume" in err and "Traceback" not in err
+        assert "pace 5/min, 50/h" in err  # the progress line shows the pace
+
+        listed = subprocess.run([*cli, "jobs"], env=env, capture_output=True, text=True)
+        assert "stopped" in listed.stdout and "OutX fetch-profile" in listed.stdout
+
+        done = subprocess.run([*cli, "resume", "-o", str(tmp_path / "b.csv")], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        df = pd.read_csv(tmp_path / "b.csv")
+        assert list(df["input"]) == [f"cli-job-{i}" for i in range(20)]
+        assert (df["status"] == "completed").all()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sandbox/stats") as r:
+            stats = json.load(r)["outx"]
+        assert stats["creates"] == 20 and stats["most_creates_per_input"] == 1
+        assert stats["max_actions_per_minute"] <= 5
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()

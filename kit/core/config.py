@@ -87,7 +87,9 @@ def resolve(
         )
     key = api_key if isinstance(api_key, Secret) else Secret(api_key)
     if time_scale is None:
-        time_scale = target.speed if on_target and target else 1.0
+        # KIT_TIME_SCALE: a sandbox served by another process (`kit sandbox --speed`) says it.
+        time_scale = target.speed if on_target and target else float(
+            os.environ.get("KIT_TIME_SCALE") or 1.0)
     if time_scale <= 0:
         raise ValueError("time_scale must be positive")
     journal = target.journal if on_target and target else None
