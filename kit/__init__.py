@@ -39,7 +39,7 @@ from .helpers import (
     search,
     to_frame,
 )
-from .jobs import Job
+from .background import Job
 from .sandbox import Sandbox
 from .services.agora import Agora
 from .services.linkup import Linkup

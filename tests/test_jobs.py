@@ -160,3 +160,21 @@ def test_sigkill_then_resume_sends_each_input_at_most_once_and_keeps_every_row(t
     else:
         assert statuses.count("completed") == 20 - len(unknown)  # the rest were sent by resume
     assert stats["max_actions_per_minute"] <= 5 and stats["flagged_teams"] == []
+
+
+def test_resume_with_only_a_key_finds_the_service_and_origin_in_the_journal(tmp_path):
+    book = str(tmp_path / "journal.sqlite3")
+    slugs = [f"by-key-{i}" for i in range(12)]
+    with kit.Sandbox(speed=SPEED, seed=2, activate=False) as sb:
+        key = sb.api_key("outx")
+        job = kit.profiles(slugs, api_key=key, base_url=sb.url, time_scale=SPEED, wait=False,
+                           journal=book)
+        time.sleep(0.4)
+        job.stop()  # as a dead kernel leaves it
+        assert job.state == "stopped" and 0 < sb.stats()["outx"]["creates"] < 12
+        df = kit.resume(api_key=key, time_scale=SPEED, progress=False, journal=book)
+        stats = sb.stats()["outx"]
+    assert list(df["input"]) == slugs and set(df["job_id"]) == {job.id}
+    assert (df["status"] == "completed").all()
+    assert stats["creates"] == 12 and stats["most_creates_per_input"] == 1
+    assert kit.jobs(book).set_index("job_id").loc[job.id, "state"] == "done"

@@ -41,6 +41,8 @@ class ServiceSpec:
     # such requests may be under way at once (the pace and the endpoint's rate still apply).
     batch_size: int = 1
     send_concurrency: int = 8
+    # Requests one sender claims ahead when no pace holds it back (sent concurrently).
+    claim_ahead: int = 1
 
 
 class ServiceClient:

@@ -66,6 +66,10 @@ class JobRunner:
         self._fatal: WholeCallError | None = None
         self._started = client.clock.now()
         self._next_send: float | None = None  # clock instant of the next paced create
+        # Inputs one sender takes at once: one per request, or a few ahead when the pace is
+        # lifted (then sent concurrently, so that a burst is not one transaction per create).
+        paced = client.pace is not None and client.pace.limited
+        self._claim_size = client.spec.batch_size * (1 if paced else client.spec.claim_ahead)
 
     # -- rows --------------------------------------------------------------------------------
     def task_of(self, position: int) -> Task:
@@ -178,7 +182,7 @@ class JobRunner:
         client = self.client
         while not self._no_more_sends.is_set():
             taken, settled, wait = self.journal.claim(
-                self.job_id, count=client.spec.batch_size, pace=client.pace,
+                self.job_id, count=self._claim_size, pace=client.pace,
                 budget=(client.spec.name, client.key_fingerprint, "create"),
                 time_scale=client.time_scale, fresh_since=self.fresh_since)
             await self._adopt(settled)
@@ -206,21 +210,33 @@ class JobRunner:
             results = [*made, *([None] * (len(taken) - len(made)))]
             self._fatal = self._fatal or exc
             self._no_more_sends.set()
+        outcomes: list[tuple[int, str, str | None, str | None]] = []
+        created: list[Task] = []
+        label = self.client.spec.label
         for item, result in zip(taken, results, strict=True):
             position = item["position"]
             if result is None:
-                self._settle(position, QUEUED)
+                outcomes.append((position, QUEUED, None, None))
             elif isinstance(result, Task) and result.id:
                 self.tasks[result.id] = result
-                self._settle(position, CREATED, task_id=result.id)
-                self._watch(result)
+                created.append(result)
+                outcomes.append((position, CREATED, result.id, None))
             elif isinstance(result, Task):  # the service's list shows it was not created
-                self._settle(position, FAILED, error=result.error)
+                outcomes.append((position, FAILED, None, result.error))
             elif result.may_have_acted:
-                self._settle(position, UNKNOWN, error=f"{result.message} " + MAY_EXIST.format(
-                    service=self.client.spec.label))
+                outcomes.append((position, UNKNOWN, None,
+                                 f"{result.message} " + MAY_EXIST.format(service=label)))
             else:
-                self._settle(position, FAILED, error=result.message)
+                outcomes.append((position, FAILED, None, result.message))
+        # The tasks and their inputs' states in one transaction.
+        self.journal.settle_many(self.job_id, outcomes, tasks=created, origin=self.client.base_url,
+                                 key_fp=self.client.key_fingerprint)
+        self.client._remember(created)
+        for position, state, task_id, error in outcomes:
+            self.items[position].update(state=state, error=error,
+                                        task_id=task_id or self.items[position]["task_id"])
+        for task in created:
+            self._watch(task)
 
 
 def format_seconds(seconds: float) -> str:

@@ -126,6 +126,11 @@ def owner_alive(owner: str | None) -> bool:
     return True
 COLUMNS = ["service", "origin", "task_id", "key_fp", "kind", "input_key", "input", "status",
            "service_status", "output", "error", "created_at", "updated_at"]
+_UPSERT = (f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+           "ON CONFLICT (service, origin, task_id) DO UPDATE SET status=excluded.status, "
+           "service_status=excluded.service_status, output=excluded.output, "
+           "error=excluded.error, updated_at=excluded.updated_at, "
+           "kind=CASE WHEN tasks.kind='unknown' THEN excluded.kind ELSE tasks.kind END")
 
 
 def default_path() -> Path:
@@ -236,13 +241,7 @@ class Journal:
         if not rows:
             return
         with self._write() as conn:
-            conn.executemany(
-                f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-                "ON CONFLICT (service, origin, task_id) DO UPDATE SET status=excluded.status, "
-                "service_status=excluded.service_status, output=excluded.output, "
-                "error=excluded.error, updated_at=excluded.updated_at, "
-                "kind=CASE WHEN tasks.kind='unknown' THEN excluded.kind ELSE tasks.kind END",
-                rows)
+            conn.executemany(_UPSERT, rows)
 
     @staticmethod
     def _row(task: Task, origin: str, key_fp: str) -> tuple[Any, ...]:
@@ -386,7 +385,7 @@ class Journal:
                     settled.append({"position": position, "state": state, "task_id": task_id,
                                     "error": error})
                     continue
-                if pace is not None and pace.limited and not taken:
+                if pace is not None and pace.limited:  # one slot of the pace per input taken
                     wait = self._spend(conn, budget or (job[0], job[2], "create"), pace, time_scale)
                     if wait > 0:
                         break
@@ -454,9 +453,20 @@ class Journal:
                error: str | None = None) -> None:
         """An input's outcome: ``created`` with its task, ``failed`` or ``unknown`` with why,
         or ``queued`` again (the service certainly did not act)."""
+        self.settle_many(job_id, [(position, state, task_id, error)])
+
+    def settle_many(self, job_id: str, outcomes: list[tuple[int, str, str | None, str | None]],
+                    *, tasks: Iterable[Task] = (), origin: str = "", key_fp: str = "") -> None:
+        """Outcomes ``(position, state, task_id, error)`` of a job's inputs and the tasks they
+        made, in one transaction (a create's task and its input's state land together)."""
+        rows = [self._row(t, origin, key_fp) for t in tasks if t.id]
         with self._write() as conn:
-            conn.execute("UPDATE items SET state=?, task_id=COALESCE(?, task_id), error=?, owner=NULL "
-                         "WHERE job_id=? AND position=?", (state, task_id, error, job_id, position))
+            if rows:
+                conn.executemany(_UPSERT, rows)
+            conn.executemany("UPDATE items SET state=?, task_id=COALESCE(?, task_id), error=?, "
+                             "owner=NULL WHERE job_id=? AND position=?",
+                             [(state, task_id, error, job_id, position)
+                              for position, state, task_id, error in outcomes])
 
     def orphans(self, job_id: str) -> list[dict[str, Any]]:
         """Inputs left ``sending`` by a process that is gone: their request may have arrived."""

@@ -6,6 +6,7 @@ picks it up.  Docs: poll every 5 s, most tasks finish in 10-60 s, give up after 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -26,14 +27,16 @@ SPEC = ServiceSpec(
     schedule=PollSchedule(interval=5.0, first=10.0, timeout=180.0),
     retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
     learn=True,
+    claim_ahead=16,
+    max_connections=64,  # creates and reads of a large batch under way at once
     # Every create is a LinkedIn action on a real account: OutX asks for ~50 per hour, spread
     # out (CONTRACTS.md §1, "Pacing").  Kept in the journal, per team, across processes.
     pace=Pace(per_hour=50, per_minute=5),
 )
 
 # Status reads are not LinkedIn actions and no limit is published: this keeps a large batch
-# polite without making it slow (10,000 tasks are each read once in under two minutes).
-_READ_RATE = Rate(100, 1.0)
+# polite without making it slow (10,000 tasks are each read once in 30 s).
+_READ_RATE = Rate(300, 1.0)
 
 # Creates have no rate of their own here: the pace (SPEC.pace) is their one limit.
 FETCH_PROFILE = Endpoint("fetch-profile", "POST", "/linkedin-agent/fetch-profile", creates=True)
@@ -158,7 +161,9 @@ class OutX(ServiceClient):
 
     async def _create(self, endpoint: Endpoint, kind: str, body: dict[str, Any], *,
                       paced: bool = False) -> Task:
-        """Send one create; ``paced``: its slot of the pace is already spent (a job's claim)."""
+        """Send one create.  ``paced``: a job's claim spent its slot of the pace and journals
+        the task with its input's state, in one transaction; else the pace is waited for here
+        and the task journaled before this returns."""
         if not paced:
             await self._wait_for_pace()
         data = await self._call(endpoint, json_body=body)
@@ -171,21 +176,22 @@ class OutX(ServiceClient):
             )
         task = Task(service="outx", id=str(task_id), kind=kind, input=body,
                     service_status="pending")
-        self._record([task])
+        if not paced:
+            self._record([task])
         return task
 
     async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
                    ) -> list[Task | KitError]:
         """A job's claimed inputs (one per request: each is one LinkedIn action)."""
-        results: list[Task | KitError] = []
-        for kind, body in items:
+        async def one(kind: str, body: dict[str, Any]) -> Task | KitError:
             try:
-                results.append(await self._create(_CREATES[kind], kind, body, paced=True))
+                return await self._create(_CREATES[kind], kind, body, paced=True)
             except WholeCallError:
                 raise
             except KitError as exc:
-                results.append(exc)
-        return results
+                return exc
+
+        return list(await asyncio.gather(*(one(kind, body) for kind, body in items)))
 
     async def fetch_profile(self, slug: str) -> Task:
         """Create a fetch-profile task for a slug or profile URL."""
