@@ -9,6 +9,7 @@
 """
 
 from . import frames, progress
+from .background import Job
 from .core.errors import (
     AuthenticationError,
     InvalidRequest,
@@ -39,7 +40,6 @@ from .helpers import (
     search,
     to_frame,
 )
-from .background import Job
 from .sandbox import Sandbox
 from .services.agora import Agora
 from .services.linkup import Linkup

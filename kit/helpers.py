@@ -20,13 +20,22 @@ from typing import Any
 import pandas as pd
 
 from . import frames
+from .background import (
+    CLIENTS,
+    Job,
+    JobPlan,
+    _client_factory,
+    _journal_for,
+    open_jobs,
+    pace_options,
+    start_job,
+)
 from .core.client import ServiceClient
 from .core.errors import AuthenticationError, InvalidRequest
 from .core.journal import COLUMNS as JOURNAL_COLUMNS
 from .core.pace import Pace
 from .core.policy import PollSchedule
 from .core.task import Task
-from .background import CLIENTS, Job, JobPlan, _client_factory, _journal_for, open_jobs, pace_options, start_job
 from .progress import make_progress
 from .services import agora, linkup
 from .services.agora import Agora
