@@ -106,8 +106,8 @@ class Job:
 
     @property
     def done(self) -> bool:
-        return self.state in (DONE, CANCELLED) or (self._finished.is_set() and self._error is None
-                                                    and self.state == DONE)
+        """Finished for good: every input settled, or cancelled (a stopped job is resumable)."""
+        return self.state in (DONE, CANCELLED)
 
     def _tasks(self) -> list[Task]:
         """Each distinct input's task now (placeholders for those without one)."""
@@ -209,14 +209,14 @@ class Job:
                 notes.append("stopped: " + exc.message[:120])
                 raise
             finally:
-                if runner._no_more_sends.is_set() and self._error is None and not notes:
+                if runner.stopped and self._error is None and not notes:
                     notes.append(self._stop_note(runner))
                 self._final = self.progress_final(runner, notes)
                 for sink in list(self._sinks):
                     sink.close(self._final)
             if runner.settled:
                 self.journal.set_job_state(self.id, DONE)
-            elif runner._no_more_sends.is_set():
+            elif runner.stopped:
                 self.journal.set_job_state(self.id, self._ending)
             else:  # some tasks outlived their wait: resume reads them again
                 self.journal.set_job_state(self.id, STOPPED)

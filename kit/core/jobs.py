@@ -108,6 +108,11 @@ class JobRunner:
         self.poller.stop()
 
     @property
+    def stopped(self) -> bool:
+        """Was sending stopped before the queue ran out (a stop, or a whole-call error)?"""
+        return self._no_more_sends.is_set()
+
+    @property
     def settled(self) -> bool:
         """Has every input an outcome: a final task, a refusal, or 'may exist'?"""
         return all(self.task_of(p).done or not self.client._waitable(self.task_of(p))
