@@ -12,7 +12,7 @@ import sys
 import time
 from typing import IO, Any
 
-from .core.poller import ProgressEvent, ProgressSink
+from .core.poller import ProgressEvent, ProgressSink, set_default_display
 from .core.task import Status
 
 _ORDER = [s.value for s in (Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.RUNNING,
@@ -151,3 +151,6 @@ def make_progress(progress: bool | ProgressSink | None, label: str, total: int) 
         except ImportError:
             pass
     return TextProgress()
+
+
+set_default_display(make_progress)  # what every wait shows unless told otherwise

@@ -17,7 +17,7 @@ from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
 from .journal import Journal, open_journal
 from .pace import Pace
 from .policy import PollSchedule, Rate, RetryPolicy
-from .poller import BulkRead, Poller, ProgressSink, StatusReader, snapshot
+from .poller import BulkRead, Poller, ProgressSink, StatusReader, display_for, snapshot
 from .secrets import Secret
 from .task import Task
 
@@ -244,8 +244,6 @@ class ServiceClient:
         ``note`` saying kit stopped waiting.  ``progress``: ``None`` shows a widget in a notebook
         and a text line elsewhere, ``False`` shows nothing, or pass your own sink.
         """
-        from ..progress import make_progress  # progress imports ipywidgets: only when waiting
-
         task_list: Sequence[Task] = list(tasks)
         for t in task_list:
             if not isinstance(t, Task):
@@ -257,7 +255,7 @@ class ServiceClient:
         if label is None:
             kinds = {t.kind for t in task_list}
             label = f"{self.spec.label} {kinds.pop()}" if len(kinds) == 1 else self.spec.label
-        sink = make_progress(progress, label, len(task_list))
+        sink = display_for(progress, label, len(task_list))
         poller = Poller(self.status_reader(), clock=self.clock,
                         concurrency=self.spec.poll_concurrency)
         started = self.clock.now()

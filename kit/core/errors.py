@@ -27,7 +27,12 @@ class KitError(Exception):
     (Linkup's ``TASKS_QUEUE_LIMIT_EXCEEDED`` for instance) and ``service`` the service's name.
     ``may_have_acted`` is true when a create failed in a way that leaves open whether the
     service acted (the answer was lost, unreadable or a 5xx): kit never repeats such a create.
+    When a batch stops on an error, ``tasks`` holds what it created before (in input order,
+    ``None`` where nothing was) and ``frame`` the table so far, when a helper built one.
     """
+
+    tasks: list | None = None
+    frame: object | None = None
 
     def __init__(
         self,
@@ -60,11 +65,7 @@ class InvalidRequest(KitError):
 
 class WholeCallError(KitError):
     """An error about the whole call (key, permission, money): waiting or sending on would only
-    repeat it.  Raised by helpers with what was done so far: ``tasks`` (created before it, in
-    input order, ``None`` where nothing was) and ``frame`` (the table, when a helper built one)."""
-
-    tasks: list | None = None
-    frame: object | None = None
+    repeat it.  A batch raises it with what was done so far (``tasks``, ``frame``)."""
 
 
 class AuthenticationError(WholeCallError):

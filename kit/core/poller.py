@@ -74,6 +74,25 @@ class ProgressSink:
         pass
 
 
+# The display a wait shows when its caller names none.  kit.progress installs the notebook
+# widget and the terminal line here when it is imported; the engine itself knows no display.
+DisplayFactory = Callable[[bool | None, str, int], ProgressSink]
+_display: list[DisplayFactory] = []
+
+
+def set_default_display(factory: DisplayFactory) -> None:
+    _display[:] = [factory]
+
+
+def display_for(progress: bool | ProgressSink | None, label: str, total: int) -> ProgressSink:
+    """``progress`` as a sink: a sink as given, ``False`` nothing, else the installed display."""
+    if isinstance(progress, ProgressSink):
+        return progress
+    if progress is False or not _display:
+        return ProgressSink()
+    return _display[0](progress, label, total)
+
+
 def snapshot(label: str, tasks: Sequence[Task], elapsed: float, finished: bool = False,
              notes: list[str] | None = None) -> ProgressEvent:
     counts = Counter(t.status.value for t in tasks)

@@ -310,14 +310,14 @@ class Linkup(ServiceClient):
                 continue
             except (PaymentRequired, RateLimited) as exc:
                 if exc.code != QUEUE_FULL:
-                    exc.tasks = created  # type: ignore[attr-defined]
+                    exc.tasks = created
                     raise
                 # The queue is full and nothing was created: send what fits, or wait for room.
                 size = min(MAX_BATCH, await self._queue_room())
                 if size > 0:
                     continue
                 if queue_wait is not None and waited >= queue_wait:
-                    exc.tasks = created  # type: ignore[attr-defined]
+                    exc.tasks = created
                     raise
                 await asyncio.sleep(pause / self.time_scale)
                 waited, pause = waited + pause, min(pause * 2, 30.0)
