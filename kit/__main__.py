@@ -175,6 +175,10 @@ def resume(args: argparse.Namespace) -> int:
 
     services = args.service or ["outx", "linkup", "agora"]
     df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None)
+    if df.empty:
+        print("kit: nothing to resume (no unfinished job or task for the keys at hand); "
+              "`kit jobs` lists the jobs", file=sys.stderr)
+        return 0
     write_output(df, args.output)
     print(f"kit: resumed {summary(df)}", file=sys.stderr)
     return 0
@@ -189,9 +193,10 @@ def jobs(args: argparse.Namespace) -> int:
     elif not len(df):
         print("the journal has no jobs")
     else:
-        columns = ["job_id", "label", "state", "inputs", "queued", "created", "failed", "unknown",
-                   "created_at"]
-        print(df[columns].to_string(index=False))
+        columns = ["job_id", "label", "state", "inputs", "queued", "created", "completed",
+                   "failed", "unknown", "created_at"]
+        shown = df[columns].assign(created_at=df["created_at"].dt.strftime("%Y-%m-%d %H:%M"))
+        print(shown.to_string(index=False))
     return 0
 
 
@@ -231,11 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     for command, (helper, text) in BATCHES.items():
         p = sub.add_parser(command, help=text, description=f"{text}. Reads inputs from FILE "
                            "(one per line, or a CSV column) or stdin; writes the table to -o "
-                           "(.csv, .parquet, .xlsx, .json, .jsonl) or CSV on stdout.")
+                           "(.csv, .parquet, .xlsx, .json, .jsonl) or CSV on stdout.  The work "
+                           "is a job in kit's journal (KIT_JOURNAL): Ctrl-C or SIGTERM stops it "
+                           "(exit 130/143) and `kit resume` carries it on, sending nothing twice.")
         p.add_argument("inputs", nargs="?", metavar="FILE", help="input file; - or none: stdin")
         p.add_argument("-o", "--output", help="output file; the format follows the suffix")
         p.add_argument("--column", help="read this column of a CSV file")
-        p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
+        p.add_argument("--timeout", type=float,
+                       help="stop waiting for a task this many seconds after it was created "
+                            "(default: the service's; kit resume reads it again later)")
         p.add_argument("--fresh", action="store_true",
                        help="create new tasks even where the journal has them")
         p.add_argument("--errors", choices=["raise", "rows"], default="raise",
@@ -297,9 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sandbox", help="serve the sandbox in the foreground",
                        description="Serve the emulation of OutX, Linkup and Agora on a loopback "
                                    "port and print the environment to point kit at it.")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--speed", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--port", type=int, default=8765, help="loopback port (default 8765)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="service time runs this many times faster (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sandbox's data and timings")
     p.add_argument("--outx-extensions", type=int, default=4, metavar="N",
                    help="OutX Chrome extensions per team, each working one task at a time")
     p.add_argument("--no-flagging", action="store_true",
@@ -329,8 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kit: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        # A job prints what it left ("stopped: N created are in the journal"); say how to go on.
-        print("kit: interrupted; `kit resume` carries on what was started, `kit jobs` lists it",
+        # The progress line said what the job left ("stopped: N created are in the journal").
+        output = getattr(args, "output", None)
+        again = "kit resume" + (f" -o {output}" if output else "")
+        print(f"kit: stopped; nothing was written{f' to {output}' if output else ''}. "
+              f"`{again}` carries on and writes the table; `kit jobs` lists jobs.",
               file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     finally:

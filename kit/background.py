@@ -8,9 +8,6 @@ in a worker thread.  ``wait=True`` blocks until the job ends; ``wait=False`` han
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import math
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -22,7 +19,7 @@ import pandas as pd
 from . import frames
 from .core.client import ServiceClient
 from .core.config import active_target
-from .core.errors import AuthenticationError, InvalidRequest, WholeCallError
+from .core.errors import AuthenticationError, InvalidRequest, KitError
 from .core.jobs import JobRunner, placeholder
 from .core.journal import CANCELLED, DONE, RUNNING, STOPPED, Journal, open_journal
 from .core.pace import Pace
@@ -32,6 +29,7 @@ from .progress import NullProgress, TextProgress, WidgetProgress, in_notebook, m
 from .services.agora import Agora
 from .services.linkup import Linkup
 from .services.outx import OutX
+from .sync import LoopThread
 
 CLIENTS: dict[str, type[ServiceClient]] = {"outx": OutX, "linkup": Linkup, "agora": Agora}
 # How each helper's rows become its frame: a stored job is rebuilt with the same function.
@@ -68,9 +66,10 @@ class Job:
     """A helper call's work: in the journal, running in the background until done.
 
     ``job.frame()`` is one row per input at any moment (unfinished rows say ``queued`` or
-    ``pending``); ``job.wait()`` blocks and returns the final frame; ``job.cancel()`` stops
-    sending (what was created stays in the journal); displaying ``job`` in a notebook shows a
-    live progress bar with counts, the pace and when the last create goes out.
+    ``pending``); ``job.wait()`` blocks and returns the final frame; ``job.stop()`` stops it
+    (resumable), ``job.cancel()`` stops it for good (what was created stays in the journal);
+    displaying ``job`` in a notebook shows a live progress bar with counts, the pace and when
+    the last create goes out.
     """
 
     def __init__(self, journal: Journal, job_id: str, make_client: Callable[[], ServiceClient]
@@ -85,10 +84,7 @@ class Job:
         self._make_client = make_client
         self._sinks: list[ProgressSink] = []
         self._runner: JobRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._finished = threading.Event()
-        self._error: BaseException | None = None
+        self._worker: LoopThread | None = None
         self._ending: str = STOPPED  # the state a stop leaves: stopped (resumable) or cancelled
         self._stop_requested = False
         self._final: ProgressEvent | None = None
@@ -102,15 +98,19 @@ class Job:
     def state(self) -> str:
         """``running``, ``stopped`` (resumable), ``cancelled`` or ``done``."""
         record = self.journal.job(self.id)
-        return str(record["state"]) if record else self._record["state"]
+        return str(record["state"]) if record else str(self._record["state"])
 
     @property
     def done(self) -> bool:
         """Finished for good: every input settled, or cancelled (a stopped job is resumable)."""
         return self.state in (DONE, CANCELLED)
 
-    def _tasks(self) -> list[Task]:
-        """Each distinct input's task now (placeholders for those without one)."""
+    @property
+    def _running(self) -> bool:
+        return self._worker is not None and not self._worker.done.is_set()
+
+    def tasks(self) -> list[Task]:
+        """Each distinct input's task now (placeholders for those without one), in order."""
         runner = self._runner
         if runner is not None:
             return [runner.task_of(p) for p in sorted(runner.items)]
@@ -127,8 +127,8 @@ class Job:
 
     def frame(self) -> pd.DataFrame:
         """One row per input, now, in input order (the helper's columns)."""
-        tasks = self._tasks()
-        reason = self._unsent_reason() if self._finished.is_set() or self._thread is None else None
+        tasks = self.tasks()
+        reason = None if self._running else self._unsent_reason()
         if reason:
             for task in tasks:
                 if task.status is Status.QUEUED:
@@ -145,8 +145,8 @@ class Job:
 
     def progress(self) -> ProgressEvent:
         if self._runner is not None:
-            return self._runner.progress(finished=self._finished.is_set())
-        tasks = self._tasks()
+            return self._runner.progress(finished=not self._running)
+        tasks = self.tasks()
         event = ProgressEvent(self.label, len(tasks), finished=True)
         event.counts.update(t.status.value for t in tasks)
         return event
@@ -158,42 +158,42 @@ class Job:
     def _ipython_display_(self) -> None:
         """A live progress bar in the cell that shows the job (updated from its thread)."""
         sink = WidgetProgress(self.label, self.progress().total) if in_notebook() else TextProgress()
-        if self._finished.is_set() or self._thread is None:
+        if not self._running:
             sink.close(self.progress())
             return
         self._sinks.append(sink)
         sink.update(self.progress())
 
     # -- running ---------------------------------------------------------------------------
+    def set_timeout(self, timeout: float | None) -> None:
+        """How long to wait for each task from now on (service seconds; None: the default)."""
+        options = dict(self._record["options"], timeout=timeout)
+        self.journal.set_job_options(self.id, options)
+        self._record["options"] = options
+
     def start(self, progress: ProgressSink | None = None) -> Job:
-        """Run the job in a worker thread of its own (its output lands where it was started)."""
-        if self._thread is not None:
+        """Run the job on a loop of its own in a worker thread (its output lands where it was
+        started).  A job this process runs already is not started twice."""
+        if self._worker is not None:
             return self
         if progress is not None:
             self._sinks.append(progress)
+        with _running_lock:
+            if self.id in _running:
+                raise InvalidRequest(f"job {self.id} is running in this process already.")
+            _running[self.id] = self
         self.journal.set_job_state(self.id, RUNNING)
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(target=context.run, args=(self._main,), daemon=True,
-                                        name=f"kit-job-{self.id}")
-        self._thread.start()
+        self._worker = LoopThread(self._run, f"kit-job-{self.id}").start()
         return self
 
-    def _main(self) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._run())
-        except BaseException as exc:  # handed to whoever waits
-            self._error = exc
-        finally:
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                asyncio.set_event_loop(None)
-                loop.close()
-                self._finished.set()
-
     async def _run(self) -> None:
+        try:
+            await self._run_with_client()
+        finally:
+            with _running_lock:
+                _running.pop(self.id, None)
+
+    async def _run_with_client(self) -> None:
         options = self._record["options"]
         async with self._make_client() as client:
             runner = self._runner = JobRunner(
@@ -204,14 +204,16 @@ class Job:
             notes: list[str] = []
             try:
                 await runner.run()
-            except WholeCallError as exc:
-                self.journal.set_job_state(self.id, STOPPED, exc.message)
-                notes.append("stopped: " + exc.message[:120])
+            except BaseException as exc:  # every way out leaves the job resumable, and says why
+                message = exc.message if isinstance(exc, KitError) else (
+                    str(exc) or type(exc).__name__)
+                self.journal.set_job_state(self.id, STOPPED, message)
+                notes.append("stopped: " + message[:120])
                 raise
             finally:
-                if runner.stopped and self._error is None and not notes:
+                if runner.stopped and not notes:
                     notes.append(self._stop_note(runner))
-                self._final = self.progress_final(runner, notes)
+                self._final = self._final_progress(runner, notes)
                 for sink in list(self._sinks):
                     sink.close(self._final)
             if runner.settled:
@@ -221,14 +223,15 @@ class Job:
             else:  # some tasks outlived their wait: resume reads them again
                 self.journal.set_job_state(self.id, STOPPED)
 
-    def progress_final(self, runner: JobRunner, notes: list[str]) -> ProgressEvent:
+    @staticmethod
+    def _final_progress(runner: JobRunner, notes: list[str]) -> ProgressEvent:
         open_tasks = sum(1 for p in runner.items if not runner.task_of(p).done)
         if open_tasks and not notes:
             notes = [f"{open_tasks} not finished in time: kit.resume() reads them again"]
         return runner.progress(finished=True, notes=notes)
 
-    def _stop_note(self, runner: JobRunner) -> str:
-        created = sum(1 for r in runner.items.values() if r["task_id"])
+    def _stop_note(self, runner: JobRunner | None) -> str:
+        created = sum(1 for r in runner.items.values() if r["task_id"]) if runner else 0
         if self._ending == CANCELLED:
             return f"cancelled: {created} created are in the journal"
         return (f"stopped: {created} created are in the journal (job {self.id}); "
@@ -249,20 +252,18 @@ class Job:
             sink.update(event)
 
     def stop(self, state: str = STOPPED) -> None:
-        """Stop sending and polling, and return once stopped.  The job stays resumable: what
-        was sent is in the journal, and ``kit.resume()`` (or ``job.wait()``) carries it on."""
+        """Stop sending and polling, and return once stopped (a create under way is let
+        finish).  The job stays resumable: ``kit.resume()`` carries it on."""
         self._ending = state
         self._stop_requested = True  # seen by a job that has not made its runner yet
-        loop, runner = self._loop, self._runner
-        if loop is not None and runner is not None and not self._finished.is_set():
-            try:
-                loop.call_soon_threadsafe(runner.stop)
-            except RuntimeError:  # the loop just closed: the job is over anyway
-                pass
-        if self._thread is None:
+        worker, runner = self._worker, self._runner
+        if worker is None:
             self.journal.set_job_state(self.id, state)
-        elif threading.current_thread() is not self._thread:
-            self._finished.wait()
+            return
+        if runner is not None:
+            worker.call_soon(runner.stop)
+        if threading.current_thread() is not worker.thread:
+            worker.done.wait()
             self._settle_displays()
 
     def cancel(self) -> None:
@@ -274,44 +275,56 @@ class Job:
     def wait(self, timeout: float | None = None, *, progress: Any = None) -> pd.DataFrame:
         """Block until the job ends (or ``timeout`` real seconds pass) and return its frame.
 
+        A job reopened from the journal (``kit.job(id)``) that is not finished is carried on.
         Interrupting (Ctrl-C, the kernel's stop button) stops only the waiting: the job goes
         on in the background.  An error about the whole call (key, permission, credits) is
         raised with the frame as ``error.frame``.
         """
-        if self._thread is None and self.state in (RUNNING, STOPPED):
-            self.start()  # a job reopened from the journal: carry it on
-        if progress is not False and not self._sinks and not self._finished.is_set():
+        if self._worker is None and self.state in (RUNNING, STOPPED):
+            self.start()
+        worker = self._worker
+        if worker is None:  # done or cancelled before this handle: nothing to wait for
+            return self.frame()
+        if progress is not False and not self._sinks and not worker.done.is_set():
             self._sinks.append(make_progress(progress, self.label, self.progress().total))
-        deadline = math.inf if timeout is None else timeout
-        waited = 0.0
-        while not self._finished.wait(0.1):
-            waited += 0.1
-            if waited >= deadline:
-                return self.frame()
+        if not worker.done.wait(timeout):
+            return self.frame()
         return self._outcome()
 
     def _outcome(self) -> pd.DataFrame:
         self._settle_displays()
         df = self.frame()
-        if isinstance(self._error, WholeCallError):
-            self._error.frame = df
-            raise self._error
-        if self._error is not None:
-            raise self._error
+        error = self._worker.error if self._worker is not None else None
+        if isinstance(error, KitError):
+            error.frame = df
+        if error is not None:
+            raise error
         return df
 
     def run_blocking(self) -> pd.DataFrame:
         """The helpers' ``wait=True``: block; an interrupt stops the job (resumable) and says
         how to carry on."""
+        assert self._worker is not None
         try:
-            while not self._finished.wait(0.1):
+            while not self._worker.done.wait(0.1):
                 pass
         except KeyboardInterrupt:
             self.stop()
-            print(f"kit: {self._stop_note(self._runner) if self._runner else 'stopped'}",
-                  file=sys.stderr)
+            if all(isinstance(sink, NullProgress) for sink in self._sinks):  # else the bar said it
+                print(f"kit: {self._stop_note(self._runner)}", file=sys.stderr)
             raise
         return self._outcome()
+
+
+# The jobs this process runs now: kit.resume() waits for these instead of running them twice.
+_running: dict[str, Job] = {}
+_running_lock = threading.Lock()
+
+
+def running_job(job_id: str) -> Job | None:
+    """The handle of a job this process runs now, if it does."""
+    with _running_lock:
+        return _running.get(job_id)
 
 
 # -- starting and resuming ---------------------------------------------------------------------
@@ -335,7 +348,7 @@ def start_job(client: ServiceClient, plan: JobPlan, *, wait: bool, progress: Any
     return job.start(sink).run_blocking()
 
 
-def _journal_for(journal: Any) -> Journal:
+def journal_for(journal: Any) -> Journal:
     if journal is None:
         target = active_target()
         journal = target.journal if target is not None else None
@@ -344,13 +357,13 @@ def _journal_for(journal: Any) -> Journal:
     return book
 
 
-def _client_factory(record: dict[str, Any], client_options: dict[str, Any]
+def client_factory(record: dict[str, Any], client_options: dict[str, Any]
                     ) -> Callable[[], ServiceClient]:
     """A client for a stored job: its service and origin, the key at hand, its pace."""
     cls = CLIENTS[record["service"]]
     options = {"base_url": record["origin"], **client_options}
     pace = record["options"].get("pace")
-    if "pace" not in options and pace is not None and record["service"] == "outx":
+    if "pace" not in options and pace is not None:  # the job's own pace, unless told otherwise
         options["pace"] = Pace(**pace)
     return lambda: cls(**options)
 
@@ -363,6 +376,11 @@ def open_jobs(journal: Journal, *, api_key: str | None, client_options: dict[str
     for row in journal.jobs():
         if row["state"] not in (RUNNING, STOPPED):
             continue
+        with _running_lock:
+            live = _running.get(row["job_id"])
+        if live is not None:  # running in this process: wait for it, do not run it twice
+            jobs.append(live)
+            continue
         if services is not None and row["service"] not in services:
             continue
         record = journal.job(row["job_id"])
@@ -370,7 +388,7 @@ def open_jobs(journal: Journal, *, api_key: str | None, client_options: dict[str
         options = dict(client_options, journal=journal)
         if api_key is not None:
             options["api_key"] = api_key
-        factory = _client_factory(record, options)
+        factory = client_factory(record, options)
         try:
             probe = factory()
         except AuthenticationError:

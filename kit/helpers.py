@@ -1,6 +1,6 @@
 """The notebook helpers: one synchronous call in, one DataFrame out, progress in between.
 
-Each helper validates every input before anything is sent and starts a job (kit.jobs): one
+Each helper validates every input before anything is sent and starts a job (kit.background): one
 request per distinct input (or the journal's earlier task for it), sent at the service's pace and
 polled as it is created.  ``wait=True`` returns one row per input in input order; ``wait=False``
 returns the :class:`kit.Job` at once.  Errors about one input are that row's ``status``/``error``;
@@ -24,10 +24,11 @@ from .background import (
     CLIENTS,
     Job,
     JobPlan,
-    _client_factory,
-    _journal_for,
+    client_factory,
+    journal_for,
     open_jobs,
     pace_options,
+    running_job,
     start_job,
 )
 from .core.client import ServiceClient
@@ -120,6 +121,9 @@ def split_options(name: str, options: dict[str, Any], service_params: Iterable[s
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise InvalidRequest(f"{name}() got an unexpected keyword argument {key!r}.{hint} "
                                  f"It takes {', '.join(known)}.")
+    if not isinstance(helper.get("wait", True), bool):
+        raise InvalidRequest(f"{name}(): wait must be True (block until done) or False (return "
+                             f"a kit.Job at once), not {helper['wait']!r}.")
     timeout = helper.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or timeout <= 0):
@@ -338,12 +342,10 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
     if unknown:
         raise InvalidRequest(f"resume(): unknown service {unknown[0]!r}; choose from "
                              f"{', '.join(CLIENTS)}.")
-    if api_key is not None and "services" not in options and len(services) > 1:
-        services = list(services)
     if len(services) > 1 and "base_url" in client_opts:
         raise InvalidRequest("resume(): base_url= belongs to one service: pass "
                              "services=['outx'] (or 'linkup', 'agora') with it.")
-    book = _journal_for(client_opts.pop("journal", None))
+    book = journal_for(client_opts.pop("journal", None))
     job_opts = {k: v for k, v in client_opts.items() if k != "base_url"}
     jobs, notes = open_jobs(book, api_key=api_key, client_options=job_opts, services=services)
     for note in notes:
@@ -352,12 +354,10 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
     handled: set[str] = set()
     for job in jobs:
         # The first call's timeout was about that call's wait: a resume waits its own.
-        record = dict(job._record["options"], timeout=opts.get("timeout"))
-        book.set_job_options(job.id, record)
-        job._record["options"] = record
+        job.set_timeout(opts.get("timeout"))
         job.start(make_progress(opts.get("progress"), job.label, job.progress().total))
         df = job.run_blocking()
-        handled |= {t.id for t in job._tasks() if t.id}
+        handled |= {t.id for t in job.tasks() if t.id}
         parts.append(df.assign(job_id=job.id))
     loose_opts = dict(client_opts, journal=book)
     if api_key is not None:
@@ -370,12 +370,14 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
 
 def jobs(journal: Any = None) -> pd.DataFrame:
     """The journal's jobs, one row each: ``job_id, label, state, inputs`` and how many are
-    ``queued, sending, created, failed, unknown``, with ``created_at``/``updated_at``."""
-    book = _journal_for(journal)
+    ``queued, sending, created`` (of which ``completed``), ``failed`` (refused) or ``unknown``
+    (may exist), with ``created_at``/``updated_at``.  Inside a ``kit.Sandbox`` this is the
+    sandbox's own journal."""
+    book = journal_for(journal)
     columns = ["job_id", "label", "service", "state", "inputs", "queued", "sending", "created",
-               "failed", "unknown", "error", "created_at", "updated_at"]
+               "completed", "failed", "unknown", "error", "created_at", "updated_at"]
     df = pd.DataFrame.from_records(book.jobs(), columns=columns)
-    for column in ("inputs", "queued", "sending", "created", "failed", "unknown"):
+    for column in ("inputs", "queued", "sending", "created", "completed", "failed", "unknown"):
         df[column] = df[column].fillna(0).astype("Int64")
     for column in ("created_at", "updated_at"):
         df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")
@@ -385,17 +387,20 @@ def jobs(journal: Any = None) -> pd.DataFrame:
 def job(job_id: str, *, journal: Any = None, **client_options: Any) -> Job:
     """Reopen a job of the journal: ``.frame()`` now, ``.wait()`` carries it on if unfinished
     (with the key at hand, or ``api_key=``)."""
-    book = _journal_for(journal)
+    book = journal_for(journal)
+    live = running_job(job_id)
+    if live is not None:  # this process runs it: the same handle, not a second runner
+        return live
     record = book.job(job_id)
     if record is None:
         raise InvalidRequest(f"the journal {book.path} has no job {job_id!r}; kit.jobs() lists them.")
-    return Job(book, job_id, _client_factory(record, dict(client_options, journal=book)))
+    return Job(book, job_id, client_factory(record, dict(client_options, journal=book)))
 
 
 def journal(path: Any = None) -> pd.DataFrame:
     """The journal's tasks as a DataFrame (one row per task kit created or reused), for
     inspection and export.  It holds a fingerprint of each key, never the key."""
-    book = _journal_for(path)
+    book = journal_for(path)
     df = pd.DataFrame.from_records(book.rows(), columns=JOURNAL_COLUMNS)
     for column in ("created_at", "updated_at"):
         df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")

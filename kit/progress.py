@@ -15,14 +15,15 @@ from typing import IO, Any
 from .core.poller import ProgressEvent, ProgressSink, set_default_display
 from .core.task import Status
 
-_ORDER = [s.value for s in (Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.RUNNING,
-                            Status.PENDING)]
+_ORDER = [s.value for s in (Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.UNKNOWN,
+                            Status.RUNNING, Status.PENDING, Status.QUEUED)]
 
 
 def describe(event: ProgressEvent) -> str:
     """One line: ``[kit] OutX fetch-profile 24/25 done · 23 completed · 1 failed · 1 pending · 12.3s``."""
     parts = [f"{event.counts[s]} {s}" for s in _ORDER if event.counts.get(s)]
-    state = "finished" if event.finished else "waiting"
+    stopped = any(n.startswith(("stopped", "cancelled")) for n in event.notes)
+    state = "stopped" if stopped else "finished" if event.finished else "waiting"
     text = f"[kit] {event.label}: {event.done}/{event.total} done · " + " · ".join(parts or ["-"])
     text += f" · {event.elapsed:.1f}s {state}"
     if event.notes:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
@@ -46,37 +46,62 @@ def run(coro: Coroutine[Any, Any, T], *, mode: Literal["thread", "nest"] = "thre
     return _run_in_thread(coro)
 
 
-def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
-    worker_loop = asyncio.new_event_loop()
-    outcome: list[tuple[bool, Any]] = []
-    main: list[asyncio.Task[T]] = []
+class LoopThread:
+    """A coroutine run to completion on an event loop of its own in a worker thread, in a copy
+    of the starting thread's context (so that its output, progress bar included, lands in the
+    notebook cell that started it).  Used by :func:`run` and by background jobs."""
 
-    def work() -> None:
-        asyncio.set_event_loop(worker_loop)
+    def __init__(self, make: Callable[[], Coroutine[Any, Any, Any]], name: str) -> None:
+        self._make = make
+        self.loop = asyncio.new_event_loop()
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._task: asyncio.Task[Any] | None = None
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(target=context.run, args=(self._work,), name=name,
+                                       daemon=True)
+
+    def start(self) -> LoopThread:
+        self.thread.start()
+        return self
+
+    def _work(self) -> None:
+        asyncio.set_event_loop(self.loop)
         try:
-            main.append(worker_loop.create_task(coro))
-            outcome.append((True, worker_loop.run_until_complete(main[0])))
-        except BaseException as exc:  # handed to the calling thread
-            outcome.append((False, exc))
+            self._task = self.loop.create_task(self._make())
+            self.result = self.loop.run_until_complete(self._task)
+        except BaseException as exc:  # handed to whoever waits
+            self.error = exc
         finally:
             try:
-                worker_loop.run_until_complete(worker_loop.shutdown_asyncgens())
+                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             finally:
                 asyncio.set_event_loop(None)
-                worker_loop.close()
+                self.loop.close()
+                self.done.set()
 
-    context = contextvars.copy_context()  # the cell's output context travels with the work
-    thread = threading.Thread(target=context.run, args=(work,), name="kit-run", daemon=True)
-    thread.start()
+    def call_soon(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` on the worker's loop (nothing once the loop is closed)."""
+        try:
+            self.loop.call_soon_threadsafe(callback)
+        except RuntimeError:  # the loop just closed: the work is over anyway
+            pass
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self.call_soon(self._task.cancel)
+
+
+def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    worker = LoopThread(lambda: coro, "kit-run").start()
     try:
-        while thread.is_alive():
-            thread.join(0.1)
+        while not worker.done.wait(0.1):
+            pass
     except KeyboardInterrupt:  # the user interrupted the kernel: stop the work, then raise
-        if main:
-            worker_loop.call_soon_threadsafe(main[0].cancel)
-        thread.join()
+        worker.cancel()
+        worker.done.wait()
         raise
-    ok, value = outcome[0]
-    if ok:
-        return value
-    raise value
+    if worker.error is not None:
+        raise worker.error
+    return worker.result  # type: ignore[no-any-return]

@@ -42,7 +42,7 @@ def lab(tmp_path):
     # A copy of the notebook, slowed down so that the wait lasts long enough to watch.
     notebook = json.loads((ROOT / "notebooks" / "01-linkedin-profiles.ipynb").read_text())
     for cell in notebook["cells"]:
-        cell["source"] = "".join(cell["source"]).replace("speed=30", "speed=4")
+        cell["source"] = "".join(cell["source"]).replace("speed=360", "speed=40")
         cell["outputs"] = [] if cell["cell_type"] == "code" else cell.get("outputs")
         if cell["cell_type"] != "code":
             cell.pop("outputs", None)

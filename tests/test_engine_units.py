@@ -248,6 +248,9 @@ async def test_learning_holds_reads_until_the_youngest_completion_age():
 
 
 # -- the journal as a queue ------------------------------------------------------------------------
+BUDGET = ("outx", "fp", "create")
+
+
 def _job(book: Journal, n: int, service: str = "outx") -> str:
     return book.add_job(helper="profiles", service=service, origin="http://o", key_fp="fp",
                         label="OutX fetch-profile", options={}, rows=[[f"s{i}", i, None] for i in range(n)],
@@ -283,16 +286,16 @@ def test_claims_spend_the_pace_and_the_budget_survives_a_restart(tmp_path):
     pace = Pace(per_hour=None, per_minute=2, jitter=0)
     with Journal(path) as book:
         job_id = _job(book, 5)
-        assert len(book.claim(job_id, count=1, pace=pace)[0]) == 1
-        got, _, wait = book.claim(job_id, count=1, pace=pace)
+        assert len(book.claim(job_id, count=1, pace=pace, budget=BUDGET)[0]) == 1
+        got, _, wait = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
         assert got == [] and 29 < wait <= 30  # spaced: 60 s / 2
     with Journal(tmp_path / "fast.sqlite3") as book:  # 60 times faster (a sandbox's speed)
         fast = _job(book, 5)
-        assert len(book.claim(fast, count=1, pace=pace, time_scale=60)[0]) == 1
-        got, _, wait = book.claim(fast, count=1, pace=pace, time_scale=60)
+        assert len(book.claim(fast, count=1, pace=pace, budget=BUDGET, time_scale=60)[0]) == 1
+        got, _, wait = book.claim(fast, count=1, pace=pace, budget=BUDGET, time_scale=60)
         assert got == [] and 0.45 < wait <= 0.5
     with Journal(path) as book:  # a new process: the same budget
-        got, _, wait = book.claim(job_id, count=1, pace=pace)
+        got, _, wait = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
         assert got == [] and wait > 25
         assert len(book.sends("outx", "fp")) == 1
 

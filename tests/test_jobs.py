@@ -178,3 +178,48 @@ def test_resume_with_only_a_key_finds_the_service_and_origin_in_the_journal(tmp_
     assert (df["status"] == "completed").all()
     assert stats["creates"] == 12 and stats["most_creates_per_input"] == 1
     assert kit.jobs(book).set_index("job_id").loc[job.id, "state"] == "done"
+
+
+def test_a_whole_call_error_mid_burst_loses_no_task_and_sends_none_twice(sandbox):
+    slugs = [f"burst-403-{i}" for i in range(64)]
+    key_fault = sandbox.faults.add("5xx", status=403, rate=0.1, times=1, method="POST",
+                                   path="/linkedin-agent/fetch-profile")
+    with pytest.raises(kit.PermissionDenied) as info:
+        kit.profiles(slugs, pace=kit.Pace.unlimited(), progress=False)
+    assert key_fault.hits == 1
+    df = info.value.frame
+    assert list(df["input"]) == slugs
+    made = {s for s in slugs if sandbox.outx.creates[("fetch-profile", s)]}
+    journaled = set(df.loc[df["task_id"].notna(), "input"])
+    assert made == journaled  # every task the service made is in the rows and the journal
+    assert set(df.loc[df["task_id"].isna(), "status"]) <= {"queued"}
+    sandbox.faults.clear()
+    done = kit.resume(services=["outx"], progress=False)
+    mine = done[done["input"].isin(slugs)]
+    assert len(mine) == 64 and (mine["status"] == "completed").all()
+    assert all(sandbox.outx.creates[("fetch-profile", s)] == 1 for s in slugs)
+
+
+def test_reopening_a_running_job_gives_the_same_handle(sandbox):
+    job = kit.profiles([f"twice-{i}" for i in range(6)], wait=False,
+                       pace=kit.Pace(per_hour=3600, per_minute=None))
+    assert kit.job(job.id) is job
+    df = kit.job(job.id).wait(progress=False)
+    assert (df["status"] == "completed").all() and job.state == "done"
+    assert kit.job(job.id) is not job  # finished: a fresh view from the journal
+    assert kit.job(job.id).frame().equals(df)
+
+
+def test_linkup_still_rate_limited_after_retries_stops_the_job_resumably(sandbox):
+    queries = [f"throttled {i}?" for i in range(5)]
+    sandbox.faults.add("429", retry_after=0.001, method="POST", path="/v1/tasks")
+    retry = kit.RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+    with pytest.raises(kit.RateLimited) as info:
+        kit.search(queries, depth="fast", retry=retry, progress=False)
+    df = info.value.frame
+    assert (df["status"] == "queued").all() and df["error"].str.startswith("not sent:").all()
+    sandbox.faults.clear()
+    done = kit.resume(services=["linkup"], progress=False)
+    mine = done[done["query"].isin(queries)] if "query" in done else done
+    assert len(mine) == 5 and (mine["status"] == "completed").all()
+    assert all(n == 1 for (kind, q), n in sandbox.linkup.creates.items() if q in queries)

@@ -12,7 +12,7 @@ import aiohttp
 
 from .clock import ServiceClock
 from .config import resolve
-from .errors import KitError
+from .errors import InvalidRequest, KitError
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
 from .journal import Journal, open_journal
 from .pace import Pace
@@ -83,7 +83,9 @@ class ServiceClient:
         self.time_scale = settings.time_scale
         self.clock = ServiceClock(self.time_scale)
         if pace is not None and not isinstance(pace, Pace):
-            raise TypeError(f"pace must be a kit.Pace, not {type(pace).__name__}")
+            raise InvalidRequest(f"{spec.label}: pace must be a kit.Pace, such as "
+                                 f"kit.Pace(per_hour=50, per_minute=5), not {pace!r}.",
+                                 service=spec.label)
         self.pace = pace if pace is not None else spec.pace
         self.schedule = poll or spec.schedule
         self._poll_override = poll
@@ -135,9 +137,9 @@ class ServiceClient:
         if not changed:
             return
         self.journal.record_many(changed, origin=self.base_url, key_fp=self._key.fingerprint)
-        self._remember(changed)
+        self.remember(changed)
 
-    def _remember(self, tasks: Iterable[Task]) -> None:
+    def remember(self, tasks: Iterable[Task]) -> None:
         """Note the journal's state of ``tasks``, so that only real changes are written again."""
         for t in tasks:
             if t.id:
@@ -150,10 +152,10 @@ class ServiceClient:
         task = self.journal.find(self.spec.name, self.base_url, self._key.fingerprint, kind,
                                  task_input)
         if task is not None:
-            self._remember([task])
+            self.remember([task])
         return task
 
-    def _waitable(self, task: Task) -> bool:
+    def waitable(self, task: Task) -> bool:
         """Is waiting for ``task`` useful?  (Agora's unconfirmed tasks never move on their own.)"""
         return True
 
@@ -168,12 +170,17 @@ class ServiceClient:
                                                     self._key.fingerprint) if t.id not in skipped]
         if not tasks:
             return []
-        self._remember(tasks)
-        await self.wait([t for t in tasks if self._waitable(t)], timeout=timeout,
+        self.remember(tasks)
+        await self.wait([t for t in tasks if self.waitable(t)], timeout=timeout,
                         progress=progress, label=f"{self.spec.label} resume")
         return tasks
 
     # -- pace -------------------------------------------------------------------------------
+    @property
+    def budget(self) -> tuple[str, str, str]:
+        """The journal's key of this team's pace: (service, key fingerprint, bucket)."""
+        return (self.spec.name, self.key_fingerprint, "create")
+
     async def _wait_for_pace(self) -> None:
         """Wait for this key's next slot of the pace and spend it (a direct create's; a job
         spends its slot when it claims an input)."""
@@ -183,8 +190,7 @@ class ServiceClient:
             self._own_budget = Journal(":memory:")  # no journal: the budget is this client's
         book = self.journal or self._own_budget
         assert book is not None
-        budget = (self.spec.name, self.key_fingerprint, "create")
-        while (wait := book.spend(budget, self.pace, self.time_scale)) > 0:
+        while (wait := book.spend(self.budget, self.pace, self.time_scale)) > 0:
             await self.clock.sleep(min(wait, 30.0))
 
     # -- requests ---------------------------------------------------------------------------
@@ -261,7 +267,7 @@ class ServiceClient:
         started = self.clock.now()
         poller.on_tick = lambda: sink.update(snapshot(label, task_list, self.clock.now() - started))
         for task in task_list:
-            if self._waitable(task):
+            if self.waitable(task):
                 poller.add(task, timeout)
         poller.close()
         sink.update(snapshot(label, task_list, 0.0))
@@ -276,19 +282,22 @@ class ServiceClient:
         return list(task_list)
 
     # -- jobs -------------------------------------------------------------------------------
-    async def send(self, kind: str, inputs: list[dict[str, Any]], options: dict[str, Any]
+    async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
                    ) -> list[Task | KitError]:
-        """Create the tasks of a job's claimed inputs (``batch_size`` at most), one result per
-        input: its task, or the error that refused it.  An error about the whole call raises."""
+        """Create the tasks of a job's claimed inputs ``(kind, input)``, one result per input:
+        its task, or the error that refused it.  An error about the whole call raises, with
+        ``tasks`` set to what was created before it (aligned with ``items``)."""
         raise NotImplementedError  # pragma: no cover - each service sets its own
 
     async def adopt(self, task: Task, options: dict[str, Any]) -> None:
         """A job takes on an earlier task (reused, or found after a restart): bring it to where
         the job's options want it (Agora confirms one that awaits confirmation)."""
 
-    async def find_created(self, kind: str, task_input: dict[str, Any]) -> Task | None:
-        """After a create whose answer was lost: the task the service made for it, if its list
-        shows one; ``None`` if it shows none.  Raises ``KitError`` when the service cannot be
-        asked (OutX has no list at all): the input then stays 'may exist'."""
+    async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
+                           ) -> Task | None:
+        """After a create whose answer was lost (sent at ``sent_at``, Unix seconds): the task
+        the service made for it, if its list shows one; ``None`` if it shows none.  Raises
+        ``KitError`` when the service cannot be asked (OutX has no list at all): the input then
+        stays 'may exist'."""
         raise KitError(f"{self.spec.label} has no task list to look a lost create up in",
                        service=self.spec.label)

@@ -16,19 +16,18 @@ from collections.abc import Callable
 from typing import Any
 
 from .client import ServiceClient
-from .errors import KitError, WholeCallError
-from .journal import CREATED, FAILED, QUEUED, SENDING, UNKNOWN, Journal
+from .errors import KitError, RateLimited, WholeCallError
+from .journal import CREATED, FAILED, MAY_EXIST, QUEUED, SENDING, UNKNOWN, Journal
 from .poller import Poller, ProgressEvent
 from .task import Status, Task
 
 log = logging.getLogger("kit.jobs")
 
-MAY_EXIST = ("the create may have reached {service} but its answer was lost; kit does not send "
-             "it again (that would spend another action): check at {service} before you do")
 
 
 def placeholder(service: str, item: dict[str, Any]) -> Task:
-    """The task shown for an input that has none (yet): queued, failed or may exist."""
+    """The task shown for an input that has none (yet): queued (also while its request is out,
+    as nothing is created until the answer says so), failed, or may exist."""
     status = {FAILED: Status.FAILED, UNKNOWN: Status.UNKNOWN}.get(item["state"], Status.QUEUED)
     return Task(service=service, id=item["task_id"], kind=item["kind"], status=status,
                 input=item["input"], error=item["error"])
@@ -92,7 +91,7 @@ class JobRunner:
             wait = 0.0 if self._next_send is None else max(0.0, self._next_send - self.client.clock.now())
             eta = wait + self.client.clock.real(pace.spacing) * (queued - 1)
             event.notes.append(f"{pace.describe()} · next create in {format_seconds(wait)} · "
-                               f"last create in ~{format_seconds(eta)}")
+                               f"all sent in ~{format_seconds(eta)}")
         event.notes.extend(notes or [])
         return event
 
@@ -115,31 +114,56 @@ class JobRunner:
     @property
     def settled(self) -> bool:
         """Has every input an outcome: a final task, a refusal, or 'may exist'?"""
-        return all(self.task_of(p).done or not self.client._waitable(self.task_of(p))
+        return all(self.task_of(p).done or not self.client.waitable(self.task_of(p))
                    for p in self.items)
 
     async def run(self) -> None:
-        """Send what is queued, poll what exists; return when all is settled or stopped."""
+        """Send what is queued, poll what exists; return when all is settled or stopped.
+
+        Whatever ends it, no input is left marked as being sent by this process: an input whose
+        request was under way when the run was cut short is left for the next run to look up.
+        """
         await self._orphans()
         for task in list(self.tasks.values()):
             await self.client.adopt(task, self.options)
             self._watch(task)
         poll = asyncio.ensure_future(self.poller.run())
+        send = asyncio.ensure_future(self._send_all())
         try:
-            await self._send_all()
+            # An error about the whole call from either side stops both (a bad key is seen by
+            # the poller hours before the last create at OutX's pace).
+            await asyncio.wait({poll, send}, return_when=asyncio.FIRST_COMPLETED)
+            if not send.done():  # the poller ended first: an error, or a stop
+                self.stop()
+                await asyncio.gather(send, return_exceptions=True)
+                poll.result()  # its error, if any
+                return
+            await send
+            self._collect_others()
             self.poller.close()
             await poll  # what was created is still waited for after a whole-call error
             if self._fatal is not None:
                 raise self._fatal
-        except BaseException:
-            self.poller.close()
-            poll.cancel()
-            await asyncio.gather(poll, return_exceptions=True)
-            raise
+        finally:
+            for job in (send, poll):  # (both are over already, unless cut short)
+                job.cancel()
+            await asyncio.gather(send, poll, return_exceptions=True)
+            self.journal.release(self.job_id)
 
+    def _collect_others(self) -> None:
+        """Inputs another runner of this job (another process) settled: take their tasks on."""
+        for row in self.journal.items(self.job_id):
+            mine = self.items[row["position"]]
+            if row["state"] != mine["state"] or row["task_id"] != mine["task_id"]:
+                mine.update(state=row["state"], task_id=row["task_id"], error=row["error"])
+        missing = [r["task_id"] for r in self.items.values()
+                   if r["task_id"] and r["task_id"] not in self.tasks]
+        for task_id, task in self.journal.tasks_by_id(missing).items():
+            self.tasks[task_id] = task
+            self._watch(task)
 
     def _watch(self, task: Task) -> None:
-        if task.done or not self.client._waitable(task):
+        if task.done or not self.client.waitable(task):
             return
         timeout = self.timeout if self.timeout is not None else self.client.default_timeout([task])
         self.poller.add(task, timeout)
@@ -149,7 +173,8 @@ class JobRunner:
         elsewhere (OutX) they may exist and are never sent again."""
         for item in self.journal.orphans(self.job_id):
             try:
-                task = await self.client.find_created(item["kind"], item["input"])
+                task = await self.client.find_created(item["kind"], item["input"],
+                                                      item["sent_at"] or 0.0)
             except KitError:
                 self._settle(item["position"], UNKNOWN, error=MAY_EXIST.format(
                     service=self.client.spec.label))
@@ -179,42 +204,58 @@ class JobRunner:
                 self._watch(task)
 
     async def _send_all(self) -> None:
-        workers = max(1, self.client.spec.send_concurrency)
-        await asyncio.gather(*(self._sender() for _ in range(workers)))
+        """Several senders; the first error stops the others after their request under way."""
+        failures: list[BaseException] = []
+
+        async def sender() -> None:
+            try:
+                await self._sender()
+            except BaseException as exc:
+                failures.append(exc)
+                self._no_more_sends.set()
+
+        await asyncio.gather(*(sender() for _ in range(max(1, self.client.spec.send_concurrency))))
+        if failures:
+            raise failures[0]
 
     async def _sender(self) -> None:
         """Claim (at the pace), send, settle; until nothing is queued or the job stops."""
         client = self.client
         while not self._no_more_sends.is_set():
             taken, settled, wait = self.journal.claim(
-                self.job_id, count=self._claim_size, pace=client.pace,
-                budget=(client.spec.name, client.key_fingerprint, "create"),
+                self.job_id, count=self._claim_size, pace=client.pace, budget=client.budget,
                 time_scale=client.time_scale, fresh_since=self.fresh_since)
             await self._adopt(settled)
-            if not taken:
-                if not any(r["state"] == QUEUED for r in self.items.values()):
-                    return
-                if wait <= 0:  # another sender of this job holds the rest, or one is in flight
-                    wait = 0.05 if any(r["state"] == SENDING for r in self.items.values()) else 0.5
-                self._next_send = client.clock.now() + wait
-                await client.clock.wait(self._no_more_sends, min(wait, 30.0))
+            if taken:
+                self._next_send = None
+                for item in taken:
+                    self.items[item["position"]].update(state=SENDING)
+                await self._send(taken)
                 continue
-            self._next_send = None
-            for item in taken:
-                self.items[item["position"]].update(state=SENDING)
-            await self._send(taken)
+            # Nothing to take now: done when the journal (not this runner's copy: another
+            # process may run this job too) has nothing queued; else wait for the pace or for
+            # the input another process is sending.
+            if not self.journal.count(self.job_id, QUEUED):
+                return
+            wait = wait if wait > 0 else 0.1
+            self._next_send = client.clock.now() + wait
+            await client.clock.wait(self._no_more_sends, min(wait, 30.0))
 
     async def _send(self, taken: list[dict[str, Any]]) -> None:
         results: list[Task | KitError | None]
         try:
-            results = await self.client.send([(t["kind"], t["input"]) for t in taken], self.options)
-        except WholeCallError as exc:
-            # Stop sending; what was made before the error is kept, the rest stays queued (the
-            # service refused the call: it did not act on those).
+            results = list(await self.client.send([(t["kind"], t["input"]) for t in taken],
+                                                  self.options))
+        except (WholeCallError, RateLimited) as exc:
+            # About the whole call (a key, money, the service asking to slow down even after
+            # retries): stop sending.  What was made before it is kept; the rest stays queued
+            # (the service refused: it did not act on those) for a resume.
             made = list(exc.tasks or [])
             results = [*made, *([None] * (len(taken) - len(made)))]
             self._fatal = self._fatal or exc
             self._no_more_sends.set()
+        except KitError as exc:  # about this request: each of its inputs says why
+            results = [exc] * len(taken)
         outcomes: list[tuple[int, str, str | None, str | None]] = []
         created: list[Task] = []
         label = self.client.spec.label
@@ -226,8 +267,9 @@ class JobRunner:
                 self.tasks[result.id] = result
                 created.append(result)
                 outcomes.append((position, CREATED, result.id, None))
-            elif isinstance(result, Task):  # the service's list shows it was not created
-                outcomes.append((position, FAILED, None, result.error))
+            elif isinstance(result, Task):  # looked up after a lost answer: not made, or unknown
+                state = UNKNOWN if result.status is Status.UNKNOWN else FAILED
+                outcomes.append((position, state, None, result.error))
             elif result.may_have_acted:
                 outcomes.append((position, UNKNOWN, None,
                                  f"{result.message} " + MAY_EXIST.format(service=label)))
@@ -236,7 +278,7 @@ class JobRunner:
         # The tasks and their inputs' states in one transaction.
         self.journal.settle_many(self.job_id, outcomes, tasks=created, origin=self.client.base_url,
                                  key_fp=self.client.key_fingerprint)
-        self.client._remember(created)
+        self.client.remember(created)
         for position, state, task_id, error in outcomes:
             self.items[position].update(state=state, error=error,
                                         task_id=task_id or self.items[position]["task_id"])

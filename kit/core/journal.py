@@ -102,7 +102,10 @@ QUEUED, SENDING, CREATED, FAILED, UNKNOWN = "queued", "sending", "created", "fai
 # A job's states.
 RUNNING, STOPPED, CANCELLED, DONE = "running", "stopped", "cancelled", "done"
 
-MAY_EXIST = "an earlier create of this input may have reached the service"
+# An input whose create may have reached the service (its answer was lost, or its process died
+# mid-request, and the service has no list to look in): never sent again by kit.
+MAY_EXIST = ("the create may have reached {service} but its answer was lost; kit does not send "
+             "it again (that would spend another action): check at {service} before you do")
 
 # This process, as an owner of `sending` rows: another process can tell whether it still lives.
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -252,7 +255,7 @@ class Journal:
                 task.error, _iso(task.created_at), _iso(task.updated_at))
 
     # -- reading ---------------------------------------------------------------------------
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
             cursor = self._conn.execute(sql, args)
             names = [d[0] for d in cursor.description]
@@ -321,8 +324,11 @@ class Journal:
             "j.created_at, j.updated_at, COUNT(i.position) AS inputs, "
             "SUM(i.state='queued') AS queued, SUM(i.state='sending') AS sending, "
             "SUM(i.state='created') AS created, SUM(i.state='failed') AS failed, "
-            "SUM(i.state='unknown') AS unknown "
-            "FROM jobs j LEFT JOIN items i USING (job_id) GROUP BY j.job_id ORDER BY j.created_at")
+            "SUM(i.state='unknown') AS unknown, SUM(t.status='completed') AS completed "
+            "FROM jobs j LEFT JOIN items i USING (job_id) "
+            "LEFT JOIN tasks t ON t.task_id = i.task_id AND t.service = j.service "
+            "AND t.origin = j.origin "
+            "GROUP BY j.job_id ORDER BY j.created_at")
 
     def set_job_state(self, job_id: str, state: str, error: str | None = None) -> None:
         with self._write() as conn:
@@ -340,19 +346,19 @@ class Journal:
             row["input"] = json.loads(row["input"])
         return rows
 
-    def claim(self, job_id: str, *, count: int, budget: tuple[str, str, str] | None = None,
+    def claim(self, job_id: str, *, count: int, budget: tuple[str, str, str] = ("", "", ""),
               pace: Pace | None = None, time_scale: float = 1.0, fresh_since: str | None = None
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
-        """Take up to ``count`` queued inputs of a job to send, in one transaction.
+        """Take up to ``count`` queued inputs of a job to send, in one transaction (each one
+        spends a slot of ``pace`` from ``budget`` ``(service, key_fp, bucket)``).
 
         Before an input is taken, an earlier task for the same request (this journal's, any
         job's, any process's) is adopted instead: a completed or open task unless the job is
         fresh (``fresh_since``: only tasks created since then count), and always one another
         process is sending right now (the input stays queued until that answer is in).  What is
-        taken is marked ``sending`` and, with a ``pace``, spends one slot of ``budget``
-        ``(service, key_fp, bucket)`` per request.  Returns (the inputs taken, seconds to wait
-        before asking again when the pace allows nothing now; 0 otherwise).  The inputs settled
-        without a send (adopted, or that may exist) are returned too, as ``(taken, settled, wait)``.
+        taken is marked ``sending`` before its request goes out.  Returns
+        ``(taken, settled, wait)``: the inputs to send now, those settled without a send (adopted,
+        or that may exist), and the real seconds to wait before asking again (0: ask any time).
         """
         with self._write() as conn:
             job = conn.execute("SELECT service, origin, key_fp FROM jobs WHERE job_id=?",
@@ -378,7 +384,8 @@ class Journal:
                     state, task_id, error = CREATED, earlier[1], None
                     if earlier[0] == UNKNOWN:
                         state, task_id = UNKNOWN, None
-                        error = f"{MAY_EXIST} (job {earlier[1]}); kit does not send it again."
+                        error = (MAY_EXIST.format(service=job[0]) +
+                                 f" (sent by job {earlier[1]})")
                     conn.execute("UPDATE items SET state=?, task_id=?, error=?, reused=1 "
                                  "WHERE job_id=? AND position=?",
                                  (state, task_id, error, job_id, position))
@@ -386,7 +393,7 @@ class Journal:
                                     "error": error})
                     continue
                 if pace is not None and pace.limited:  # one slot of the pace per input taken
-                    wait = self._spend(conn, budget or (job[0], job[2], "create"), pace, time_scale)
+                    wait = self._spend(conn, budget, pace, time_scale)
                     if wait > 0:
                         break
                 conn.execute("UPDATE items SET state='sending', owner=?, sent_at=? "
@@ -436,6 +443,9 @@ class Journal:
             return at - now
         gap = pace.gap(self._rng) / scale
         conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)", (*budget, now, now + gap))
+        # Sends older than any window no longer count: keep the table small.
+        conn.execute("DELETE FROM sends WHERE service=? AND key_fp=? AND bucket=? AND sent_at < ?",
+                     (*budget, now - max(pace.longest_window / scale, 2 * 86400.0)))
         return 0.0
 
     def spend(self, budget: tuple[str, str, str], pace: Pace, time_scale: float = 1.0) -> float:
@@ -467,6 +477,18 @@ class Journal:
                              "owner=NULL WHERE job_id=? AND position=?",
                              [(state, task_id, error, job_id, position)
                               for position, state, task_id, error in outcomes])
+
+    def count(self, job_id: str, state: str) -> int:
+        """How many of a job's inputs are in ``state`` now (in any process)."""
+        return int(self._query("SELECT COUNT(*) AS n FROM items WHERE job_id=? AND state=?",
+                               (job_id, state))[0]["n"])
+
+    def release(self, job_id: str) -> None:
+        """This process stops running the job: inputs it left ``sending`` (a request cut short)
+        lose their owner, so that the next run looks them up instead of waiting for them."""
+        with self._write() as conn:
+            conn.execute("UPDATE items SET owner=NULL WHERE job_id=? AND state='sending' AND owner=?",
+                         (job_id, OWNER))
 
     def orphans(self, job_id: str) -> list[dict[str, Any]]:
         """Inputs left ``sending`` by a process that is gone: their request may have arrived."""

@@ -266,7 +266,8 @@ class Agora(ServiceClient):
         if options.get("confirm") and task.service_status == UNCONFIRMED:
             await self._confirm_in_job(task, [], 0)
 
-    async def find_created(self, kind: str, task_input: dict[str, Any]) -> Task | None:
+    async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
+                           ) -> Task | None:
         """The deep dive Agora lists for this input (a create whose answer was lost), if any."""
         body = {k: v for k, v in task_input.items() if k != "expiration"}
         data = await self._find_created(body)
@@ -348,5 +349,5 @@ class Agora(ServiceClient):
 
     _bulk_refresh = _refresh_many
 
-    def _waitable(self, task: Task) -> bool:
+    def waitable(self, task: Task) -> bool:
         return task.service_status != UNCONFIRMED  # unconfirmed: nothing happens until confirm_task

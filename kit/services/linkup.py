@@ -337,7 +337,8 @@ class Linkup(ServiceClient):
 
     async def _reconcile(self, batch: list[dict[str, Any]], failure: KitError) -> list[Task]:
         """After a create whose answer was lost: the batch's tasks as Linkup has them, matched
-        by input among the most recent ones; items not found become failed tasks."""
+        by input among the most recent ones.  An item the list does not show was not created;
+        when the list cannot be read, each item's task may exist (status ``unknown``)."""
         known = set(self._journaled)
         recent: list[Task] = []
         try:
@@ -347,8 +348,11 @@ class Linkup(ServiceClient):
                     recent.append(task)
                 if len(recent) >= len(batch) + 200:
                     break
-        except KitError:
-            recent = []  # cannot look: report every item as unknown
+        except KitError as exc:  # cannot look: never say "not created" without looking
+            why = (f"{failure.message} Linkup's task list could not be read ({exc.message}): "
+                   "the task may exist; kit does not submit it again.")
+            return [Task(service="linkup", id=None, kind=item["type"], status=Status.UNKNOWN,
+                         input=item["input"], error=why) for item in batch]
         recent.reverse()  # oldest first: the batch's order
         found: list[Task] = []
         for item in batch:
@@ -372,10 +376,15 @@ class Linkup(ServiceClient):
                                      for kind, task_input in items])
         return list(created)
 
-    async def find_created(self, kind: str, task_input: dict[str, Any]) -> Task | None:
-        """The task Linkup lists for this input (a create whose answer was lost), if any."""
+    async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
+                           ) -> Task | None:
+        """The task Linkup lists for this input (a create whose answer was lost), if any: among
+        those created since shortly before ``sent_at`` (Unix seconds), newest first."""
         known = set(self._journaled)
+        since = sent_at - 300.0  # the clocks at both ends may differ a little
         async for task in self.iter_tasks(sort_by="createdAt", sort_direction="desc", page_size=100):
+            if task.created_at.timestamp() < since:
+                return None
             if task.id not in known and task.kind == kind and all(
                     task.input.get(k) == v for k, v in task_input.items()):
                 task.input = task_input

@@ -186,12 +186,17 @@ class OutX(ServiceClient):
         async def one(kind: str, body: dict[str, Any]) -> Task | KitError:
             try:
                 return await self._create(_CREATES[kind], kind, body, paced=True)
-            except WholeCallError:
-                raise
             except KitError as exc:
                 return exc
 
-        return list(await asyncio.gather(*(one(kind, body) for kind, body in items)))
+        # All of them finish (none is cancelled half-sent), then a whole-call error is raised
+        # with every task that was made, in order.
+        results = list(await asyncio.gather(*(one(kind, body) for kind, body in items)))
+        fatal = next((r for r in results if isinstance(r, WholeCallError)), None)
+        if fatal is not None:
+            fatal.tasks = [r if isinstance(r, Task) else None for r in results]
+            raise fatal
+        return results
 
     async def fetch_profile(self, slug: str) -> Task:
         """Create a fetch-profile task for a slug or profile URL."""
