@@ -17,7 +17,7 @@ def test_nbconvert_html_shows_the_final_progress_as_text(notebook):
     pytest.importorskip("nbconvert")
     html = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--stdout",
                            str(notebook)], capture_output=True, text=True, check=True).stdout
-    finals = re.findall(r"\[kit\] [^<]*?: (\d+)/(\d+) done · [^<]*finished", html)
+    finals = re.findall(r"\[kit\] [^<]*?: (\d+)/(\d+) done · [^<]*(?:finished|stopped)", html)
     assert finals, "no final progress line in the rendered notebook"
     bars = [dict(re.findall(r"(value|max)=[\"'](\d+)", tag))
             for tag in re.findall(r"<progress[^>]*>", html)]
