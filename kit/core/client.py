@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import aiohttp
@@ -13,36 +12,14 @@ import aiohttp
 from .clock import ServiceClock
 from .config import resolve
 from .errors import InvalidRequest, KitError
-from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine, Response
+from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine
 from .journal import Journal, open_journal
 from .pace import Pace
 from .policy import PollSchedule, Rate, RetryPolicy
 from .poller import BulkRead, Poller, ProgressSink, StatusReader, display_for, snapshot
 from .secrets import Secret
+from .spec import ServiceSpec
 from .task import Task
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """What the engine needs to know about a service: all data, no behaviour of its own."""
-
-    name: str  # "outx": also the prefix of its environment variables (OUTX_API_KEY)
-    label: str  # "OutX", for messages
-    origin: str
-    schedule: PollSchedule
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_connections: int = 20
-    poll_concurrency: int = 16
-    # No bulk read: learn from the batch when its tasks finish (see kit.core.learning).
-    learn: bool = False
-    # The budget of creates kept in the journal across processes (OutX: LinkedIn actions).
-    pace: Pace | None = None
-    # How many queued inputs a job sends in one request (Linkup: 100 per POST), and how many
-    # such requests may be under way at once (the pace and the endpoint's rate still apply).
-    batch_size: int = 1
-    send_concurrency: int = 8
-    # Requests one sender claims ahead when no pace holds it back (sent concurrently).
-    claim_ahead: int = 1
 
 
 class ServiceClient:
@@ -65,7 +42,6 @@ class ServiceClient:
         http_timeout: aiohttp.ClientTimeout | float | None = None,
         poll: PollSchedule | None = None,
         time_scale: float | None = None,
-        max_connections: int | None = None,
         journal: Journal | str | os.PathLike[str] | bool | None = None,
         pace: Pace | None = None,
     ) -> None:
@@ -94,26 +70,15 @@ class ServiceClient:
         self._own_budget: Journal | None = None
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
-        self.http = HttpEngine(
-            service=spec.label,
-            base_url=self.base_url,
-            auth_headers=self._auth_headers,
-            key_fingerprint=self._key.fingerprint,
-            errors=self.errors,
-            retry=retry or spec.retry,
-            timeout=http_timeout or DEFAULT_TIMEOUT,
-            max_connections=max_connections or spec.max_connections,
-            time_scale=self.time_scale,
-        )
+        self.http = HttpEngine(spec, base_url=self.base_url, key=self._key, errors=self.errors,
+                               retry=retry or spec.retry, timeout=http_timeout or DEFAULT_TIMEOUT,
+                               clock=self.clock)
 
     # -- identity ---------------------------------------------------------------------------
     @property
     def key_fingerprint(self) -> str:
         """A digest that tells keys apart (for journals and logs); never the key."""
         return self._key.fingerprint
-
-    def _auth_headers(self) -> dict[str, str]:  # pragma: no cover - each service sets its own
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -195,8 +160,7 @@ class ServiceClient:
 
     # -- requests ---------------------------------------------------------------------------
     async def _call(self, endpoint: Endpoint, **kwargs: Any) -> Any:
-        response: Response = await self.http.request(endpoint, **kwargs)
-        return response.data
+        return await self.http.request(endpoint, **kwargs)
 
     # -- waiting ----------------------------------------------------------------------------
     async def _refresh(self, task: Task) -> None:  # pragma: no cover - each service sets its own

@@ -12,15 +12,18 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from .clock import ServiceClock
 from .errors import KitError, ServiceError, TransportError, error_for_status
 from .pacing import Pacer, pacer_for
-from .policy import RETRY_STATUSES, Rate, RetryPolicy, parse_retry_after
+from .policy import Attempt, Outcome, Rate, RetryPolicy, may_have_acted, may_retry, parse_retry_after
+from .secrets import Secret
+from .spec import ServiceSpec
 
 log = logging.getLogger("kit.http")
 
@@ -56,13 +59,6 @@ class Endpoint:
         return self.path.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
 
 
-@dataclass
-class Response:
-    status: int
-    data: Any
-    headers: Mapping[str, str]
-
-
 class ErrorReader:
     """How a service words its errors: overridden per service (body shape, codes, hints)."""
 
@@ -89,38 +85,21 @@ class ErrorReader:
             service=service,
         )
 
-    def retryable(self, endpoint: Endpoint, status: int, code: str | None) -> bool:
-        """May this answer be retried?  A create only on 429: then the service did not act."""
-        if endpoint.creates:
-            return status == 429
-        return status in RETRY_STATUSES
-
 
 class HttpEngine:
     """The HTTP layer of one client (one service, one key, one base URL)."""
 
-    def __init__(
-        self,
-        *,
-        service: str,
-        base_url: str,
-        auth_headers: Callable[[], dict[str, str]],
-        key_fingerprint: str,
-        errors: ErrorReader,
-        retry: RetryPolicy,
-        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
-        max_connections: int = 20,
-        time_scale: float = 1.0,
-    ) -> None:
-        self.service = service
-        self.key_fingerprint = key_fingerprint
-        self.time_scale = time_scale
+    def __init__(self, spec: ServiceSpec, *, base_url: str, key: Secret, errors: ErrorReader,
+                 retry: RetryPolicy, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+                 clock: ServiceClock | None = None) -> None:
+        self.spec = spec
+        self.service = spec.label
         self.base_url = base_url
-        self._auth_headers = auth_headers
+        self._key = key
         self._errors = errors
         self.retry = retry
         self.timeout = timeout
-        self.max_connections = max_connections
+        self.clock = clock or ServiceClock()
         self._session: aiohttp.ClientSession | None = None
         # What this client asked and was answered, by endpoint name and status: for tests, the
         # benchmark and anyone curious about how many requests a batch cost.
@@ -132,7 +111,7 @@ class HttpEngine:
     # -- session -------------------------------------------------------------------------
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.max_connections)
+            connector = aiohttp.TCPConnector(limit=self.spec.max_connections)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self.timeout,
@@ -150,8 +129,8 @@ class HttpEngine:
     def _pacer(self, endpoint: Endpoint) -> Pacer | None:
         if endpoint.rate is None:
             return None
-        return pacer_for(self.service, self.key_fingerprint, endpoint.bucket or endpoint.name,
-                         endpoint.rate, self.time_scale)
+        return pacer_for(self.service, self._key.fingerprint, endpoint.bucket or endpoint.name,
+                         endpoint.rate, self.clock.scale)
 
     # -- requests ------------------------------------------------------------------------
     async def request(
@@ -161,11 +140,10 @@ class HttpEngine:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
-        retry: RetryPolicy | None = None,
-    ) -> Response:
-        """Send one request (with the retries the policy and the endpoint allow) and read JSON."""
+    ) -> Any:
+        """Send one request (with the retries :func:`may_retry` allows) and return its JSON."""
         try:
-            return await self._request(endpoint, path_params, params, json_body, retry)
+            return await self._request(endpoint, path_params, params, json_body)
         except KitError as error:
             # No aiohttp exception may hang off kit's errors (its request_info holds the headers,
             # and so the key). Python 3.10 can attach one as implicit context even when kit
@@ -179,31 +157,27 @@ class HttpEngine:
         path_params: Mapping[str, str] | None,
         params: Mapping[str, Any] | None,
         json_body: Any,
-        retry: RetryPolicy | None,
-    ) -> Response:
-        policy = retry or self.retry
+    ) -> Any:
+        policy = self.retry
         path = endpoint.url_path(path_params)
         url = self.base_url + path
-        attempt = 0
-        while True:
-            attempt += 1
+        for number in range(1, policy.attempts + 1):
             try:
                 return await self._once(endpoint, url, path, params, json_body)
-            except _Retry as r:
-                failure, retry_after, safe = r.error, r.retry_after, r.safe
-                failure.may_have_acted = endpoint.creates and r.maybe_acted
-            if not safe or attempt >= policy.attempts:
-                raise failure
-            if retry_after is not None and retry_after > policy.max_retry_after:
-                raise failure
+            except _Failed as failed:
+                error, attempt = failed.error, failed.attempt
+            error.may_have_acted = may_have_acted(attempt, creates=endpoint.creates)
+            if number == policy.attempts or not may_retry(
+                    policy, attempt, creates=endpoint.creates,
+                    retry_429_codes=self.spec.retry_429_codes):
+                raise error
             # Retry-After is in the service's seconds (the sandbox's run faster).
-            delay = policy.delay(attempt, None if retry_after is None else
-                                 retry_after / self.time_scale)
-            log.debug(
-                "%s %s: %s; retry %d/%d in %.2fs",
-                endpoint.method, path, failure.message, attempt, policy.attempts - 1, delay,
-            )
+            delay = policy.delay(number, None if attempt.retry_after is None else
+                                 self.clock.real(attempt.retry_after))
+            log.debug("%s %s: %s; retry %d/%d in %.2fs", endpoint.method, path, error.message,
+                      number, policy.attempts - 1, delay)
             await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
     async def _once(
         self,
@@ -212,15 +186,15 @@ class HttpEngine:
         path: str,
         params: Mapping[str, Any] | None,
         json_body: Any,
-    ) -> Response:
+    ) -> Any:
         pacer = self._pacer(endpoint)
         if pacer is not None:
             await pacer.wait()
         session = self._get_session()
-        headers = self._auth_headers()
+        headers = {self.spec.auth_header: self.spec.auth_prefix + self._key.reveal()}
         started = time.perf_counter()
         failure: KitError | None = None
-        safe = False
+        outcome = Outcome.NOT_SENT
         try:
             async with session.request(
                 endpoint.method,
@@ -234,15 +208,15 @@ class HttpEngine:
                 status = resp.status
                 resp_headers = dict(resp.headers)
         except _NOT_SENT as exc:
-            failure, safe = self._transport_error(endpoint, path, exc, sent=False), True
+            failure = self._transport_error(endpoint, path, exc, sent=False)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             failure = self._transport_error(endpoint, path, exc, sent=True)
-            safe = not endpoint.creates
+            outcome = Outcome.NO_ANSWER
         if failure is not None:
             # Raised outside the except block: no aiohttp exception is chained to kit's error.
             self.stats[(endpoint.name, 0)] += 1
             log.debug("%s %s -> %s", endpoint.method, path, failure.message)
-            raise _Retry(failure, None, safe, maybe_acted=not safe)
+            raise _Failed(failure, Attempt(outcome))
 
         elapsed = (time.perf_counter() - started) * 1000
         self.stats[(endpoint.name, status)] += 1
@@ -264,27 +238,25 @@ class HttpEngine:
                     status=status,
                     service=self.service,
                 )
-                raise _Retry(err, None, not endpoint.creates, maybe_acted=True)
-            return Response(status, body, resp_headers)
+                raise _Failed(err, Attempt(Outcome.UNREADABLE, status))
+            return body
 
         if 300 <= status < 400:
-            raise _Retry(
+            raise _Failed(
                 KitError(
                     f"{self.service} {endpoint.name}: the service redirected (HTTP {status}) and "
                     "kit does not follow redirects with your key; check base_url.",
                     status=status,
                     service=self.service,
                 ),
-                None,
-                False,
+                Attempt(Outcome.REDIRECT, status),
             )
         message, code = self._errors.describe(status, body, text)
         if not parsed and "<html" in text.lower():
             message = f"an HTML error page ({_snippet(text)!r})"
         error = self._errors.error(endpoint, status, message, code, self.service)
         retry_after = parse_retry_after(resp_headers.get("Retry-After"))
-        raise _Retry(error, retry_after, self._errors.retryable(endpoint, status, code),
-                     maybe_acted=status >= 500)
+        raise _Failed(error, Attempt(Outcome.ANSWERED, status, code, retry_after))
 
     def _transport_error(
         self, endpoint: Endpoint, path: str, exc: BaseException, *, sent: bool
@@ -306,14 +278,11 @@ class HttpEngine:
         )
 
 
-class _Retry(Exception):
-    """Internal: a failed attempt, with what the retry loop needs to decide.  ``maybe_acted``:
-    the request reached the service and its answer does not say it did nothing."""
+class _Failed(Exception):
+    """Internal: a failed attempt, its error and what became of it (for :func:`may_retry`)."""
 
-    def __init__(self, error: KitError, retry_after: float | None, safe: bool,
-                 maybe_acted: bool = False) -> None:
-        self.error, self.retry_after, self.safe = error, retry_after, safe
-        self.maybe_acted = maybe_acted
+    def __init__(self, error: KitError, attempt: Attempt) -> None:
+        self.error, self.attempt = error, attempt
 
 
 def _snippet(text: str, n: int = 80) -> str:

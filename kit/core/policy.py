@@ -5,24 +5,22 @@ A service module states its policies as data; changing how a service is paced is
 
 from __future__ import annotations
 
+import enum
 import random
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from .task import utcnow
 
-# Statuses after which a read (GET) is safe and useful to repeat.
+# Statuses after which a read is safe and useful to repeat.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter, honouring ``Retry-After``.
-
-    Reads (GET) are retried on ``RETRY_STATUSES`` and network errors.  Creates (POST) are retried
-    only when the service certainly did not act: a 429, or a connection that failed before the
-    request was sent.  ``attempts`` counts the first try.
-    """
+    """How often and how long to retry: exponential backoff with full jitter, honouring
+    ``Retry-After`` up to ``max_retry_after``.  ``attempts`` counts the first try.  *Whether* a
+    failed attempt may be retried is :func:`may_retry`'s decision."""
 
     attempts: int = 5
     base_delay: float = 0.5
@@ -50,6 +48,55 @@ class RetryPolicy:
             return retry_after + self._rng.uniform(0, min(1.0, self.base_delay))
         return self.backoff(attempt)
 
+
+class Outcome(enum.Enum):
+    """What became of a failed attempt, as far as the service's side is concerned."""
+
+    NOT_SENT = "not sent"  # the connection never opened: the service saw nothing
+    NO_ANSWER = "no answer"  # sent, then the connection failed or timed out
+    UNREADABLE = "unreadable"  # a success whose body cannot be read
+    REDIRECT = "redirect"  # never followed with a key
+    ANSWERED = "answered"  # an error status, maybe with the service's own code
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One failed attempt, classified once (by the HTTP engine)."""
+
+    outcome: Outcome
+    status: int | None = None
+    code: str | None = None
+    retry_after: float | None = None  # service seconds
+
+
+def may_retry(policy: RetryPolicy, attempt: Attempt, *, creates: bool,
+              retry_429_codes: frozenset[str] | None = None) -> bool:
+    """May this attempt be repeated?  The one place where kit decides a retry.
+
+    A request the service never saw, always; one that may have acted (a create: it costs
+    money or acts in public), only when the answer says it did not (a 429); a read, on
+    429/5xx or a lost answer.  A Retry-After beyond ``policy.max_retry_after`` is not waited
+    for, and a 429 whose code is not in ``retry_429_codes`` (when given) is final.
+    """
+    if attempt.retry_after is not None and attempt.retry_after > policy.max_retry_after:
+        return False
+    if attempt.outcome is Outcome.NOT_SENT:
+        return True
+    if attempt.outcome is Outcome.REDIRECT:
+        return False
+    if attempt.outcome is not Outcome.ANSWERED:  # sent, answer lost or unreadable
+        return not creates
+    if attempt.status == 429:
+        return retry_429_codes is None or attempt.code is None or attempt.code in retry_429_codes
+    return not creates and attempt.status in RETRY_STATUSES
+
+
+def may_have_acted(attempt: Attempt, *, creates: bool) -> bool:
+    """After a failed create: is it open whether the service acted (never repeat it then)?"""
+    if not creates:
+        return False
+    return attempt.outcome in (Outcome.NO_ANSWER, Outcome.UNREADABLE) or (
+        attempt.outcome is Outcome.ANSWERED and (attempt.status or 0) >= 500)
 
 
 def parse_retry_after(value: str | None) -> float | None:

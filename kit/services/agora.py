@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from ..core.client import ServiceClient, ServiceSpec
+from ..core.client import ServiceClient
 from ..core.errors import (
     InvalidRequest,
     KitError,
@@ -24,12 +24,14 @@ from ..core.errors import (
 )
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
+from ..core.spec import ServiceSpec
 from ..core.task import Status, Task, utcnow
 
 SPEC = ServiceSpec(
     name="agora",
     label="Agora",
     origin="https://api.agoraagent.io",
+    auth_header="X-API-Key",
     send_concurrency=2,  # creates and confirms are paced to 5/min anyway
     # Deep dives take ~5 min and may take hours: look after a minute, then every 5 s, which
     # with two tasks or more is one account-list read (10/min allowed, so every 6.6 s) for all
@@ -169,9 +171,6 @@ class Agora(ServiceClient):
 
     spec = SPEC
     errors = AgoraErrors()
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"X-API-Key": self._key.reveal()}
 
     def _now(self) -> float:
         """Unix time as the service counts it (the sandbox's clock may run faster)."""

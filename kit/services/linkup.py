@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..core.client import ServiceClient, ServiceSpec
+from ..core.client import ServiceClient
 from ..core.errors import (
     InvalidRequest,
     KitError,
@@ -26,14 +26,20 @@ from ..core.errors import (
 )
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
+from ..core.spec import ServiceSpec
 from ..core.task import Status, Task, rejected, utcnow
 
 SPEC = ServiceSpec(
     name="linkup",
     label="Linkup",
     origin="https://api.linkup.so",
+    auth_header="Authorization",
+    auth_prefix="Bearer ",
     schedule=PollSchedule(interval=2.0, first=1.0, timeout=600.0),
     retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
+    # Of Linkup's four 429 codes only this one asks to slow down and retry; the queue limit is
+    # waited out by submit(), the two about money are final.
+    retry_429_codes=frozenset({"TOO_MANY_REQUESTS"}),
     batch_size=100,  # a job sends its queue in POSTs of 100 as it fills
     send_concurrency=2,
 )
@@ -62,7 +68,6 @@ SCHEDULES = {
 TIMEOUTS = {"search": 600.0, "fetch": 600.0, "research": 3600.0}
 
 # 429 codes: which mean "slow down" and which "stop, tell the user".
-RETRY_CODES = {"TOO_MANY_REQUESTS"}
 QUEUE_FULL = "TASKS_QUEUE_LIMIT_EXCEEDED"
 PAYMENT_CODES = {"INSUFFICIENT_FUNDS_CREDITS", "EXCEED_BUDGET_LIMIT"}
 
@@ -218,11 +223,6 @@ class LinkupErrors(ErrorReader):
             return message, error.get("code")
         return super().describe(status, body, text)
 
-    def retryable(self, endpoint: Endpoint, status: int, code: str | None) -> bool:
-        if status == 429:
-            return code in RETRY_CODES or code is None
-        return super().retryable(endpoint, status, code)
-
 
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
@@ -280,9 +280,6 @@ class Linkup(ServiceClient):
         super().__init__(api_key, **options)
         self._watermark: datetime | None = None  # the newest updatedAt the last bulk read saw
         self._bulk_seen: set[str | None] = set()  # tasks a bulk read established already
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._key.reveal()}"}
 
     # -- creating --------------------------------------------------------------------------
     async def submit(self, tasks: Iterable[Mapping[str, Any]], *,

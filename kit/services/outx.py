@@ -11,17 +11,19 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..core.client import ServiceClient, ServiceSpec
+from ..core.client import ServiceClient
 from ..core.errors import InvalidRequest, KitError, PermissionDenied, ServiceError, WholeCallError
 from ..core.http import Endpoint, ErrorReader
 from ..core.pace import Pace
 from ..core.policy import PollSchedule, Rate, RetryPolicy
+from ..core.spec import ServiceSpec
 from ..core.task import Status, Task, utcnow
 
 SPEC = ServiceSpec(
     name="outx",
     label="OutX",
     origin="https://api.outx.ai",
+    auth_header="x-api-key",
     # The docs: most tasks finish in 10-60 s (so look first at 10 s), poll every 5 s, stop after
     # 2-3 minutes.
     schedule=PollSchedule(interval=5.0, first=10.0, timeout=180.0),
@@ -155,9 +157,6 @@ class OutX(ServiceClient):
     spec = SPEC
     errors = OutXErrors()
     status_rate = _READ_RATE
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"x-api-key": self._key.reveal()}
 
     async def _create(self, endpoint: Endpoint, kind: str, body: dict[str, Any], *,
                       paced: bool = False) -> Task:
