@@ -233,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
                "created is still written).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_batch_commands(sub)
+    _add_job_commands(sub)
+    _add_sandbox_commands(sub)
+    return parser
+
+
+def _add_batch_commands(sub: Any) -> None:
+    """One command per helper: inputs from a file or stdin, the table to -o."""
     for command, (helper, text) in BATCHES.items():
         p = sub.add_parser(command, help=text, description=f"{text}. Reads inputs from FILE "
                            "(one per line, or a CSV column) or stdin; writes the table to -o "
@@ -268,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="LinkedIn actions per minute (default 5)")
         p.set_defaults(func=batch, helper=helper)
 
+
+
+def _add_job_commands(sub: Any) -> None:
+    """resume, jobs, journal: what the journal holds."""
     p = sub.add_parser("resume", help="finish the tasks the journal holds unfinished",
                        description="Poll the journal's unfinished tasks (for the keys in the "
                                    "environment) to the end; creates nothing.")
@@ -292,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", help="journal file (default: KIT_JOURNAL or the per-user one)")
     p.set_defaults(func=journal)
 
+
+
+def _add_sandbox_commands(sub: Any) -> None:
+    """demo and sandbox: the embedded emulation of the services."""
     p = sub.add_parser("demo", help="fetch ~25 profiles from the embedded sandbox, write tables",
                        description="Start the embedded sandbox, fetch 25 LinkedIn profiles "
                                    "through the OutX client with live progress, print the table "
@@ -315,7 +331,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-flagging", action="store_true",
                    help="never flag an OutX team that bursts (the model of OutX's warning)")
     p.set_defaults(func=sandbox)
-    return parser
 
 
 class _Terminated(KeyboardInterrupt):

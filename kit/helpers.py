@@ -10,7 +10,6 @@ still waited for, and the error raised carries the table as ``error.frame``.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -32,7 +31,7 @@ from .background import (
     start_job,
 )
 from .core.client import ServiceClient
-from .core.errors import AuthenticationError, InvalidRequest
+from .core.errors import AuthenticationError, InvalidRequest, check_timeout, did_you_mean
 from .core.journal import COLUMNS as JOURNAL_COLUMNS
 from .core.pace import Pace
 from .core.policy import PollSchedule
@@ -117,18 +116,12 @@ def split_options(name: str, options: dict[str, Any], service_params: Iterable[s
             params[key] = value
         else:
             known = sorted(CLIENT_OPTIONS | HELPER_OPTIONS | allowed)
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise InvalidRequest(f"{name}() got an unexpected keyword argument {key!r}.{hint} "
-                                 f"It takes {', '.join(known)}.")
+            raise InvalidRequest(f"{name}() got an unexpected keyword argument {key!r}."
+                                 f"{did_you_mean(key, known)} It takes {', '.join(known)}.")
     if not isinstance(helper.get("wait", True), bool):
         raise InvalidRequest(f"{name}(): wait must be True (block until done) or False (return "
                              f"a kit.Job at once), not {helper['wait']!r}.")
-    timeout = helper.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or timeout <= 0):
-        raise InvalidRequest(f"{name}(): timeout must be a positive number of seconds (or None "
-                             f"for the default, math.inf for no limit), not {timeout!r}.")
+    check_timeout(helper.get("timeout"), f"{name}()")
     return client, helper, params
 
 
@@ -170,11 +163,9 @@ def _outx(values: Any, kind: str, helper: str, options: dict[str, Any]) -> pd.Da
                 lambda slug: (kind, {"profile_slug": slug}), opts)
 
 
-def profiles(slugs: Iterable[str], *, api_key: str | None = None, base_url: str | None = None,
-             timeout: float | None = None, poll_interval: float | None = None,
-             progress: Any = None, fresh: bool = False, errors: str = "raise",
-             wait: bool = True, pace: Pace | None = None,
-             **client_options: Any) -> pd.DataFrame | Job:
+def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = None,
+             timeout: float | None = None, progress: Any = None, errors: str = "raise",
+             **options: Any) -> pd.DataFrame | Job:
     """Fetch LinkedIn profiles through OutX; one row per input, in input order.
 
     ``slugs``: slugs (``"williamhgates"``) or profile URLs (``"https://www.linkedin.com/in/x/"``).
@@ -187,32 +178,29 @@ def profiles(slugs: Iterable[str], *, api_key: str | None = None, base_url: str 
     ``kit.Pace()``: at most 50 an hour and 5 a minute, spread out, shared with every process
     using this key and journal): 2,000 profiles take about 40 hours.  ``wait=False`` returns a
     :class:`kit.Job` at once (display it for a live bar; ``job.frame()``, ``job.wait()``,
-    ``job.cancel()``); after a restart ``kit.resume()`` carries it on.
+    ``job.stop()``, ``job.cancel()``); after a restart ``kit.resume()`` carries it on.
 
     Columns: ``input, profile_slug, task_id, status, error`` then ``name, headline, location,
     profile_url, connections, followers, about, experience, education, skills``.  A profile the
     service refused, a failed task or one still unfinished ``timeout`` seconds after it was
-    created (default 180, as OutX advises; ``poll_interval`` default 5) is a row with
-    ``status`` and ``error`` set.  Use :func:`kit.frames.long_table` for experience, education
-    and skills as long tables.
+    created (default 180, as OutX advises) is a row with ``status`` and ``error`` set.  Use
+    :func:`kit.frames.long_table` for experience, education and skills as long tables.
+
+    Other ``options``: ``api_key``, ``base_url``, ``fresh``, ``poll_interval`` (seconds between
+    two reads of a task, as given; by default kit learns it from the batch), ``journal``,
+    ``retry``, ``http_timeout``, ``time_scale``.
     """
-    options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
-                   fresh=fresh, errors=errors, poll_interval=poll_interval, wait=wait, pace=pace,
-                   **client_options)
+    options.update(wait=wait, pace=pace, timeout=timeout, progress=progress, errors=errors)
     return _outx(slugs, "fetch-profile", "profiles", options)
 
 
-def posts(slugs: Iterable[str], *, api_key: str | None = None, base_url: str | None = None,
-          timeout: float | None = None, poll_interval: float | None = None,
-          progress: Any = None, fresh: bool = False, errors: str = "raise",
-          wait: bool = True, pace: Pace | None = None,
-          **client_options: Any) -> pd.DataFrame | Job:
+def posts(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = None,
+          timeout: float | None = None, progress: Any = None, errors: str = "raise",
+          **options: Any) -> pd.DataFrame | Job:
     """Fetch recent LinkedIn posts of profiles through OutX; one row per input with a ``posts``
     list (``kit.frames.long_table(df, "posts")`` for one row per post).  Options and pace as
     :func:`profiles`."""
-    options = dict(api_key=api_key, base_url=base_url, timeout=timeout, progress=progress,
-                   fresh=fresh, errors=errors, poll_interval=poll_interval, wait=wait, pace=pace,
-                   **client_options)
+    options.update(wait=wait, pace=pace, timeout=timeout, progress=progress, errors=errors)
     return _outx(slugs, "fetch-posts", "posts", options)
 
 

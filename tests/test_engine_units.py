@@ -357,3 +357,58 @@ def test_processes_opening_a_new_journal_at_once_all_succeed(tmp_path):
                               stderr=subprocess.PIPE, text=True, env=os.environ) for _ in range(4)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
+
+
+# -- the retry decision and the error mapping ------------------------------------------------------
+from kit.core.policy import Attempt, Outcome, may_have_acted, may_retry  # noqa: E402
+
+POLICY = kit.RetryPolicy(max_retry_after=60)
+LINKUP_CODES = frozenset({"TOO_MANY_REQUESTS"})
+
+
+@pytest.mark.parametrize("attempt, creates, codes, retry, acted", [
+    (Attempt(Outcome.NOT_SENT), True, None, True, False),  # the service saw nothing
+    (Attempt(Outcome.NO_ANSWER), False, None, True, False),
+    (Attempt(Outcome.NO_ANSWER), True, None, False, True),  # a create may have happened
+    (Attempt(Outcome.UNREADABLE, 200), True, None, False, True),
+    (Attempt(Outcome.UNREADABLE, 200), False, None, True, False),
+    (Attempt(Outcome.REDIRECT, 302), False, None, False, False),  # never followed with a key
+    (Attempt(Outcome.ANSWERED, 503), False, None, True, False),
+    (Attempt(Outcome.ANSWERED, 503), True, None, False, True),
+    (Attempt(Outcome.ANSWERED, 400), False, None, False, False),
+    (Attempt(Outcome.ANSWERED, 429), True, None, True, False),  # the service did not act
+    (Attempt(Outcome.ANSWERED, 429, retry_after=61), False, None, False, False),  # too long
+    (Attempt(Outcome.ANSWERED, 429, "TOO_MANY_REQUESTS"), True, LINKUP_CODES, True, False),
+    (Attempt(Outcome.ANSWERED, 429, "INSUFFICIENT_FUNDS_CREDITS"), True, LINKUP_CODES, False, False),
+    (Attempt(Outcome.ANSWERED, 429, "TASKS_QUEUE_LIMIT_EXCEEDED"), False, LINKUP_CODES, False, False),
+    (Attempt(Outcome.ANSWERED, 429), False, LINKUP_CODES, True, False),  # no code: slow down
+])
+def test_one_function_decides_a_retry(attempt, creates, codes, retry, acted):
+    assert may_retry(POLICY, attempt, creates=creates, retry_429_codes=codes) is retry
+    assert may_have_acted(attempt, creates=creates) is acted
+
+
+@pytest.mark.parametrize("status, cls", [
+    (400, kit.InvalidRequest), (422, kit.InvalidRequest), (401, kit.AuthenticationError),
+    (402, kit.PaymentRequired), (403, kit.PermissionDenied), (404, kit.NotFound),
+    (429, kit.RateLimited), (500, kit.ServiceError), (503, kit.ServiceError), (418, kit.KitError),
+])
+def test_statuses_map_to_errors(status, cls):
+    from kit.core.errors import error_for_status
+
+    assert error_for_status(status) is cls
+    assert issubclass(kit.PaymentRequired, kit.WholeCallError)
+    assert not issubclass(kit.RateLimited, kit.WholeCallError)
+
+
+@pytest.mark.parametrize("service, body, message, code", [
+    ("outx", {"error": "Missing or invalid 'profile_slug'"}, "Missing or invalid 'profile_slug'", None),
+    ("linkup", {"error": {"code": "SEARCH_QUERY_NO_RESULT", "message": "no result",
+                          "details": [{"field": "q", "message": "empty"}]}},
+     "no result (q: empty)", "SEARCH_QUERY_NO_RESULT"),
+    ("agora", {"detail": "Task not found"}, "Task not found", None),
+    ("agora", None, "HTTP 400", None),  # no body: the status says it
+])
+def test_each_service_error_body_is_read(service, body, message, code):
+    reader = {"outx": kit.OutX, "linkup": kit.Linkup, "agora": kit.Agora}[service].errors
+    assert reader.describe(400, body, "") == (message, code)

@@ -205,7 +205,7 @@ async def test_wait_uses_docs_defaults_and_accepts_overrides(outx):
     task = await outx.fetch_profile("no-limit")
     [t] = await outx.wait([task], timeout=math.inf, progress=False)
     assert t.status is kit.Status.COMPLETED
-    with pytest.raises(ValueError):
+    with pytest.raises(kit.InvalidRequest, match="timeout must be a positive number"):
         await outx.wait([task], timeout=-1, progress=False)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
@@ -11,7 +10,7 @@ import aiohttp
 
 from .clock import ServiceClock
 from .config import resolve
-from .errors import InvalidRequest, KitError
+from .errors import InvalidRequest, KitError, check_timeout
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine
 from .journal import Journal, open_journal
 from .pace import Pace
@@ -186,7 +185,9 @@ class ServiceClient:
             override = self._poll_override
             cadence = lambda task: override  # noqa: E731
         return StatusReader(read_one=self._refresh, cadence=cadence, read_many=self._bulk_refresh,
-                            learn=self.spec.learn, changed=lambda task: self._record([task]))
+                            # A poll interval the caller chose is honoured as given: no learning.
+                            learn=self.spec.learn and self._poll_override is None,
+                            changed=lambda task: self._record([task]))
 
     def default_timeout(self, tasks: Sequence[Task]) -> float | None:
         """The service's default wait for ``tasks`` (service seconds), with time to read each
@@ -220,8 +221,7 @@ class ServiceClient:
                 raise TypeError(f"wait() takes kit.Task objects, got {type(t).__name__}")
         if timeout is None:
             timeout = self.default_timeout(task_list)
-        if timeout is not None and not math.isinf(timeout) and timeout < 0:
-            raise ValueError("timeout must be positive (or None for the default, math.inf for none)")
+        check_timeout(timeout, f"{self.spec.label} wait()")
         if label is None:
             kinds = {t.kind for t in task_list}
             label = f"{self.spec.label} {kinds.pop()}" if len(kinds) == 1 else self.spec.label

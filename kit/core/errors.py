@@ -113,3 +113,21 @@ def error_for_status(status: int) -> type[KitError]:
     if status >= 500:
         return ServiceError
     return KitError
+
+
+def did_you_mean(name: str, known: list[str] | set[str]) -> str:
+    """`` Did you mean 'x'?`` for a mistyped name (or nothing): one wording for every refusal."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def check_timeout(value: object, where: str) -> None:
+    """A wait's ``timeout``: a positive number of seconds, ``None`` (the default) or
+    ``math.inf`` (no limit); anything else is refused before anything is sent."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidRequest(f"{where}: timeout must be a positive number of seconds (or None "
+                             f"for the default, math.inf for no limit), not {value!r}.")

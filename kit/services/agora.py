@@ -38,7 +38,6 @@ SPEC = ServiceSpec(
     # of them; stop waiting after an hour (the task goes on; kit.resume() picks it up).
     schedule=PollSchedule(interval=5.0, first=60.0, timeout=3600.0),
     retry=RetryPolicy(attempts=5, base_delay=1.0, max_delay=30.0),
-    poll_concurrency=4,
 )
 
 PER_MINUTE_5 = Rate(5, 60.0)
@@ -173,7 +172,8 @@ class Agora(ServiceClient):
     errors = AgoraErrors()
 
     def _now(self) -> float:
-        """Unix time as the service counts it (the sandbox's clock may run faster)."""
+        """This machine's Unix time, to judge expiry locally.  A sandbox's service clock runs
+        ahead of it, so there a task is judged expired late, never early."""
         return time.time()
 
     async def services(self) -> list[dict[str, Any]]:

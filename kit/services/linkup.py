@@ -6,8 +6,6 @@ billed like the synchronous call, so a duplicate submission costs real money.
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -23,11 +21,15 @@ from ..core.errors import (
     RateLimited,
     ServiceError,
     TransportError,
+    did_you_mean,
 )
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.spec import ServiceSpec
 from ..core.task import Status, Task, rejected, utcnow
+
+# How long kit waits by default: for a search or fetch task, and for room in a full queue.
+WAIT = 600.0
 
 SPEC = ServiceSpec(
     name="linkup",
@@ -35,7 +37,7 @@ SPEC = ServiceSpec(
     origin="https://api.linkup.so",
     auth_header="Authorization",
     auth_prefix="Bearer ",
-    schedule=PollSchedule(interval=2.0, first=1.0, timeout=600.0),
+    schedule=PollSchedule(interval=2.0, first=1.0, timeout=WAIT),
     retry=RetryPolicy(attempts=5, base_delay=0.5, max_delay=15.0),
     # Of Linkup's four 429 codes only this one asks to slow down and retry; the queue limit is
     # waited out by submit(), the two about money are final.
@@ -65,7 +67,7 @@ SCHEDULES = {
     ("fetch", None): PollSchedule(interval=1.0, first=1.5),
     ("research", None): PollSchedule(interval=15.0, first=60.0, growth=1.2, max_interval=60.0),
 }
-TIMEOUTS = {"search": 600.0, "fetch": 600.0, "research": 3600.0}
+TIMEOUTS = {"search": WAIT, "fetch": WAIT, "research": 3600.0}
 
 # 429 codes: which mean "slow down" and which "stop, tell the user".
 QUEUE_FULL = "TASKS_QUEUE_LIMIT_EXCEEDED"
@@ -120,9 +122,8 @@ def build_input(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         field_name = names.get(key) or (key if key in camel else None)
         if field_name is None:
-            close = difflib.get_close_matches(key, list(names), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise _bad(f"{kind} does not take {key!r}.{hint} It takes: {', '.join(names)}.")
+            raise _bad(f"{kind} does not take {key!r}.{did_you_mean(key, set(names))} It takes: "
+                       f"{', '.join(names)}.")
         if value is None:
             continue
         body[field_name] = _check(kind, field_name, value)
@@ -265,6 +266,17 @@ class TaskList:
     quota: dict[str, int] = field(default_factory=dict)
 
 
+def _take_match(recent: list[Task], kind: str, task_input: dict[str, Any]) -> Task | None:
+    """The first of ``recent`` that is this request (same type, the input's fields as sent);
+    taken out of the list, so that two equal requests match two tasks."""
+    match = next((t for t in recent if t.kind == kind and all(
+        t.input.get(k) == v for k, v in task_input.items())), None)
+    if match is not None:
+        recent.remove(match)
+        match.input = task_input
+    return match
+
+
 def schedule_for(task: Task) -> PollSchedule:
     depth = task.input.get("depth", "standard") if task.kind == "search" else None
     return SCHEDULES.get((task.kind, depth)) or SCHEDULES[("search", "standard")]
@@ -283,7 +295,7 @@ class Linkup(ServiceClient):
 
     # -- creating --------------------------------------------------------------------------
     async def submit(self, tasks: Iterable[Mapping[str, Any]], *,
-                     queue_wait: float | None = 600.0) -> list[Task]:
+                     queue_wait: float | None = WAIT) -> list[Task]:
         """Create any number of tasks (``{"type", "input"}`` each), in POSTs of at most 100.
 
         Returns the tasks in input order.  Every item is validated before anything is sent.
@@ -316,7 +328,7 @@ class Linkup(ServiceClient):
                 if queue_wait is not None and waited >= queue_wait:
                     exc.tasks = created
                     raise
-                await asyncio.sleep(pause / self.time_scale)
+                await self.clock.sleep(self.clock.real(pause))
                 waited, pause = waited + pause, min(pause * 2, 30.0)
                 size = MAX_BATCH  # try again: a 429 again means still full
                 continue
@@ -336,15 +348,8 @@ class Linkup(ServiceClient):
         """After a create whose answer was lost: the batch's tasks as Linkup has them, matched
         by input among the most recent ones.  An item the list does not show was not created;
         when the list cannot be read, each item's task may exist (status ``unknown``)."""
-        known = set(self._journaled)
-        recent: list[Task] = []
         try:
-            async for task in self.iter_tasks(sort_by="createdAt", sort_direction="desc",
-                                              page_size=100):
-                if task.id not in known:
-                    recent.append(task)
-                if len(recent) >= len(batch) + 200:
-                    break
+            recent = await self._unjournaled(limit=len(batch) + 200)
         except KitError as exc:  # cannot look: never say "not created" without looking
             why = (f"{failure.message} Linkup's task list could not be read ({exc.message}): "
                    "the task may exist; kit does not submit it again.")
@@ -353,18 +358,37 @@ class Linkup(ServiceClient):
         recent.reverse()  # oldest first: the batch's order
         found: list[Task] = []
         for item in batch:
-            match = next((t for t in recent if t.kind == item["type"] and all(
-                t.input.get(k) == v for k, v in item["input"].items())), None)
-            if match is not None:
-                recent.remove(match)
-                match.input = item["input"]
-                found.append(match)
-            else:
-                found.append(rejected("linkup", item["type"], item["input"], (
-                    f"{failure.message} Linkup shows no such task: it was not created; "
-                    "submit it again.")))
+            match = _take_match(recent, item["type"], item["input"])
+            found.append(match if match is not None else rejected(
+                "linkup", item["type"], item["input"],
+                f"{failure.message} Linkup shows no such task: it was not created; submit it again."))
         self._record(found)
         return found
+
+    async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
+                           ) -> Task | None:
+        """The task Linkup lists for this input (a create whose answer was lost), if any: among
+        those created since shortly before ``sent_at`` (Unix seconds)."""
+        recent = await self._unjournaled(since=sent_at - 300.0)  # clocks may differ a little
+        match = _take_match(recent, kind, task_input)
+        if match is not None:
+            self._record([match])
+        return match
+
+    async def _unjournaled(self, *, limit: int | None = None, since: float | None = None
+                           ) -> list[Task]:
+        """This key's newest tasks that no journal entry of this client knows, newest first:
+        ``limit`` of them, or those created since ``since`` (Unix seconds)."""
+        known = set(self._journaled)
+        recent: list[Task] = []
+        async for task in self.iter_tasks(sort_by="createdAt", sort_direction="desc", page_size=100):
+            if since is not None and task.created_at.timestamp() < since:
+                break
+            if task.id not in known:
+                recent.append(task)
+            if limit is not None and len(recent) >= limit:
+                break
+        return recent
 
     async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
                    ) -> list[Task | KitError]:
@@ -372,22 +396,6 @@ class Linkup(ServiceClient):
         created = await self.submit([{"type": kind, "input": task_input}
                                      for kind, task_input in items])
         return list(created)
-
-    async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
-                           ) -> Task | None:
-        """The task Linkup lists for this input (a create whose answer was lost), if any: among
-        those created since shortly before ``sent_at`` (Unix seconds), newest first."""
-        known = set(self._journaled)
-        since = sent_at - 300.0  # the clocks at both ends may differ a little
-        async for task in self.iter_tasks(sort_by="createdAt", sort_direction="desc", page_size=100):
-            if task.created_at.timestamp() < since:
-                return None
-            if task.id not in known and task.kind == kind and all(
-                    task.input.get(k) == v for k, v in task_input.items()):
-                task.input = task_input
-                self._record([task])
-                return task
-        return None
 
     async def _queue_room(self) -> int:
         page = await self.list_tasks(page_size=1, status=["pending", "processing"])
@@ -504,6 +512,6 @@ class Linkup(ServiceClient):
         return schedule_for(task)
 
     def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
-        return max((TIMEOUTS.get(t.kind, 600.0) for t in tasks), default=600.0)
+        return max((TIMEOUTS.get(t.kind, WAIT) for t in tasks), default=WAIT)
 
     _bulk_refresh = _refresh_many

@@ -133,7 +133,7 @@ class OutXErrors(ErrorReader):
         return super().error(endpoint, status, message, code, service)
 
 
-def apply_status(task: Task, data: dict[str, Any]) -> None:
+def apply(task: Task, data: dict[str, Any]) -> None:
     """Update ``task`` from a get-task-status ``data`` object."""
     service_status = str(data.get("status") or "")
     task.service_status = service_status
@@ -238,4 +238,4 @@ class OutX(ServiceClient):
                 task.kind = KINDS.get(str(task_input.get("task_type")), "unknown")
             if not task.input:
                 task.input = {k: v for k, v in task_input.items() if k != "task_type"}
-        apply_status(task, data)
+        apply(task, data)
