@@ -269,13 +269,13 @@ class Journal:
             "AND input_key=? AND status IN ('completed', 'pending', 'running') "
             "ORDER BY (status='completed') DESC, created_at DESC LIMIT 1",
             (service, origin, key_fp, kind, input_key(kind, task_input)))
-        return to_task(rows[0]) if rows else None
+        return task_from_row(rows[0]) if rows else None
 
     def unfinished(self, service: str, origin: str, key_fp: str) -> list[Task]:
         rows = self._query(
             "SELECT * FROM tasks WHERE service=? AND origin=? AND key_fp=? "
             "AND status IN ('pending', 'running') ORDER BY created_at", (service, origin, key_fp))
-        return [to_task(r) for r in rows]
+        return [task_from_row(r) for r in rows]
 
     def rows(self) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM tasks ORDER BY created_at")
@@ -287,7 +287,7 @@ class Journal:
             chunk = ids[start:start + 500]
             rows = self._query(f"SELECT * FROM tasks WHERE task_id IN ({', '.join('?' * len(chunk))})",
                                tuple(chunk))
-            found.update({r["task_id"]: to_task(r) for r in rows})
+            found.update({r["task_id"]: task_from_row(r) for r in rows})
         return found
 
     # -- jobs: the work queue ----------------------------------------------------------------
@@ -495,7 +495,7 @@ class Journal:
         return [r for r in self.items(job_id) if r["state"] == SENDING and not owner_alive(r["owner"])]
 
 
-def to_task(row: dict[str, Any]) -> Task:
+def task_from_row(row: dict[str, Any]) -> Task:
     return Task(service=row["service"], id=row["task_id"], kind=row["kind"],
                 status=Status(row["status"]), service_status=row["service_status"],
                 input=json.loads(row["input"]),
