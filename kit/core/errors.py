@@ -59,8 +59,9 @@ def _rebuild(cls, message, status, code, service, may_have_acted=False):
     return cls(message, status=status, code=code, service=service, may_have_acted=may_have_acted)
 
 
-class InvalidRequest(KitError):
-    """The request is wrong: a 400 from the service, or bad input kit caught before sending."""
+class InvalidRequest(KitError, ValueError):
+    """The request is wrong: a 400 from the service, or bad input kit caught before sending
+    (a ``ValueError`` too, as Python's own bad-argument errors are)."""
 
 
 class WholeCallError(KitError):

@@ -176,7 +176,7 @@ class HttpEngine:
                                  self.clock.real(attempt.retry_after))
             log.debug("%s %s: %s; retry %d/%d in %.2fs", endpoint.method, path, error.message,
                       number, policy.attempts - 1, delay)
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
     async def _once(

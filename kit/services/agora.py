@@ -172,9 +172,9 @@ class Agora(ServiceClient):
     errors = AgoraErrors()
 
     def _now(self) -> float:
-        """This machine's Unix time, to judge expiry locally.  A sandbox's service clock runs
-        ahead of it, so there a task is judged expired late, never early."""
-        return time.time()
+        """This machine's Unix time (the client's clock), to judge expiry locally.  A sandbox's
+        service clock runs ahead of it, so there a task is judged expired late, never early."""
+        return self.clock.epoch()
 
     async def services(self) -> list[dict[str, Any]]:
         """The marketplace's services and what they cost."""

@@ -369,7 +369,8 @@ class Linkup(ServiceClient):
                            ) -> Task | None:
         """The task Linkup lists for this input (a create whose answer was lost), if any: among
         those created since shortly before ``sent_at`` (Unix seconds)."""
-        recent = await self._unjournaled(since=sent_at - 300.0)  # clocks may differ a little
+        # Created since shortly before it was sent (clocks differ a little), and not too many.
+        recent = await self._unjournaled(limit=500, since=sent_at - 300.0 if sent_at else None)
         match = _take_match(recent, kind, task_input)
         if match is not None:
             self._record([match])
