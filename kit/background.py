@@ -132,7 +132,7 @@ class Job:
         if reason:
             for task in tasks:
                 if task.status is Status.QUEUED:
-                    task.error = reason
+                    task.note = reason
         service = self._record["service"]
         pairs: list[tuple[Any, Task]] = []
         for value, position, refused in self._record["rows"]:

@@ -291,8 +291,8 @@ def test_claims_spend_the_pace_and_the_budget_survives_a_restart(tmp_path):
         assert got == [] and 29 < wait <= 30  # spaced: 60 s / 2
     with Journal(tmp_path / "fast.sqlite3") as book:  # 60 times faster (a sandbox's speed)
         fast = _job(book, 5)
-        assert len(book.claim(fast, count=1, pace=pace, budget=BUDGET, time_scale=60)[0]) == 1
-        got, _, wait = book.claim(fast, count=1, pace=pace, budget=BUDGET, time_scale=60)
+        assert len(book.claim(fast, count=1, pace=pace, budget=BUDGET, clock=ServiceClock(60))[0]) == 1
+        got, _, wait = book.claim(fast, count=1, pace=pace, budget=BUDGET, clock=ServiceClock(60))
         assert got == [] and 0.45 < wait <= 0.5
     with Journal(path) as book:  # a new process: the same budget
         got, _, wait = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
@@ -412,3 +412,24 @@ def test_statuses_map_to_errors(status, cls):
 def test_each_service_error_body_is_read(service, body, message, code):
     reader = {"outx": kit.OutX, "linkup": kit.Linkup, "agora": kit.Agora}[service].errors
     assert reader.describe(400, body, "") == (message, code)
+
+
+async def test_the_retry_loop_waits_retry_after_through_the_clock_and_never_repeats_a_create(sandbox):
+    from kit.services.outx import GET_TASK_STATUS
+
+    clock = FakeClock(scale=10)  # no sleeping: the loop's waits move this clock
+    async with kit.OutX(base_url=sandbox.url, api_key=sandbox.api_key("outx")) as client:
+        client.http.clock = clock
+        task = await client.fetch_profile("retry-through-the-clock")
+        rule = sandbox.faults.add("429", times=2, retry_after=30,
+                                  path="/linkedin-agent/get-task-status")
+        await client.http.request(GET_TASK_STATUS, params={"api_agent_task_id": task.id})
+        assert rule.hits == 2
+        assert 6.0 <= clock.t <= 7.0  # twice 30 service seconds at x10, plus a little jitter
+
+        failing = sandbox.faults.add("5xx", times=5, method="POST",
+                                     path="/linkedin-agent/fetch-profile")
+        with pytest.raises(kit.ServiceError) as info:
+            await client.fetch_profile("answered-503")
+        assert failing.hits == 1  # a create is not repeated after a 5xx
+        assert info.value.may_have_acted

@@ -53,13 +53,14 @@ def test_policies_are_frozen_values():
 
 
 def test_pacer_spaces_requests_and_is_shared_per_key():
+    from kit.core.clock import ServiceClock
     from kit.core.pacing import Pacer, pacer_for
 
-    pacer = Pacer(kit.Rate(5, 60), time_scale=60)  # 5/min at x60: one slot per ~0.2 s
+    pacer = Pacer(kit.Rate(5, 60), ServiceClock(60))  # 5/min at x60: one slot per ~0.2 s
     waits = [pacer.reserve() for _ in range(4)]
     assert waits[0] == 0
     gaps = [b - a for a, b in itertools.pairwise(waits)]
     assert all(abs(g - 0.204) < 0.005 for g in gaps)  # 0.2 s and the 2% margin
-    a = pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), 1.0)
-    assert pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), 1.0) is a
-    assert pacer_for("Agora", "fp2", "create", kit.Rate(5, 60), 1.0) is not a
+    a = pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), ServiceClock())
+    assert pacer_for("Agora", "fp1", "create", kit.Rate(5, 60), ServiceClock()) is a
+    assert pacer_for("Agora", "fp2", "create", kit.Rate(5, 60), ServiceClock()) is not a

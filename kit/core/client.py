@@ -55,8 +55,7 @@ class ServiceClient:
         )
         self._key = settings.key
         self.base_url = settings.base_url
-        self.time_scale = settings.time_scale
-        self.clock = ServiceClock(self.time_scale)
+        self.clock = ServiceClock(settings.time_scale)  # converts every interval kit reads
         if pace is not None and not isinstance(pace, Pace):
             raise InvalidRequest(f"{spec.label}: pace must be a kit.Pace, such as "
                                  f"kit.Pace(per_hour=50, per_minute=5), not {pace!r}.",
@@ -139,6 +138,11 @@ class ServiceClient:
                         progress=progress, label=f"{self.spec.label} resume")
         return tasks
 
+    @property
+    def time_scale(self) -> float:
+        """How many times faster than ours the service's clock runs (a sandbox's ``speed``)."""
+        return self.clock.scale
+
     # -- pace -------------------------------------------------------------------------------
     @property
     def budget(self) -> tuple[str, str, str]:
@@ -154,7 +158,7 @@ class ServiceClient:
             self._own_budget = Journal(":memory:")  # no journal: the budget is this client's
         book = self.journal or self._own_budget
         assert book is not None
-        while (wait := book.spend(self.budget, self.pace, self.time_scale)) > 0:
+        while (wait := book.spend(self.budget, self.pace, self.clock)) > 0:
             await self.clock.sleep(min(wait, 30.0))
 
     # -- requests ---------------------------------------------------------------------------

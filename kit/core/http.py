@@ -130,7 +130,7 @@ class HttpEngine:
         if endpoint.rate is None:
             return None
         return pacer_for(self.service, self._key.fingerprint, endpoint.bucket or endpoint.name,
-                         endpoint.rate, self.clock.scale)
+                         endpoint.rate, self.clock)
 
     # -- requests ------------------------------------------------------------------------
     async def request(

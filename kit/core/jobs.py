@@ -29,8 +29,13 @@ def placeholder(service: str, item: dict[str, Any]) -> Task:
     """The task shown for an input that has none (yet): queued (also while its request is out,
     as nothing is created until the answer says so), failed, or may exist."""
     status = {FAILED: Status.FAILED, UNKNOWN: Status.UNKNOWN}.get(item["state"], Status.QUEUED)
-    return Task(service=service, id=item["task_id"], kind=item["kind"], status=status,
-                input=item["input"], error=item["error"])
+    task = Task(service=service, id=item["task_id"], kind=item["kind"], status=status,
+                input=item["input"])
+    if status is Status.FAILED:
+        task.error = item["error"]  # the service's refusal
+    else:
+        task.note = item["error"]  # kit's remark: it may exist, or why it was not sent
+    return task
 
 
 class JobRunner:
@@ -224,7 +229,7 @@ class JobRunner:
         while not self._no_more_sends.is_set():
             taken, settled, wait = self.journal.claim(
                 self.job_id, count=self._claim_size, pace=client.pace, budget=client.budget,
-                time_scale=client.time_scale, fresh_since=self.fresh_since)
+                clock=client.clock, fresh_since=self.fresh_since)
             await self._adopt(settled)
             if taken:
                 self._next_send = None

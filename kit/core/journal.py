@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .clock import ServiceClock
 from .errors import KitError
 from .pace import Pace
 from .task import Status, Task
@@ -347,7 +348,8 @@ class Journal:
         return rows
 
     def claim(self, job_id: str, *, count: int, budget: tuple[str, str, str] = ("", "", ""),
-              pace: Pace | None = None, time_scale: float = 1.0, fresh_since: str | None = None
+              pace: Pace | None = None, clock: ServiceClock | None = None,
+              fresh_since: str | None = None
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
         """Take up to ``count`` queued inputs of a job to send, in one transaction (each one
         spends a slot of ``pace`` from ``budget`` ``(service, key_fp, bucket)``).
@@ -393,7 +395,7 @@ class Journal:
                                     "error": error})
                     continue
                 if pace is not None and pace.limited:  # one slot of the pace per input taken
-                    wait = self._spend(conn, budget, pace, time_scale)
+                    wait = self._spend(conn, budget, pace, clock or ServiceClock())
                     if wait > 0:
                         break
                 conn.execute("UPDATE items SET state='sending', owner=?, sent_at=? "
@@ -429,29 +431,32 @@ class Journal:
         return (CREATED, row[0]) if row else None
 
     def _spend(self, conn: sqlite3.Connection, budget: tuple[str, str, str], pace: Pace,
-               time_scale: float) -> float:
-        """Spend one slot of the pace now, or return the real seconds until one is free."""
-        scale = time_scale if time_scale > 0 else 1.0
-        now = time.time()
-        since = now - pace.longest_window / scale
+               clock: ServiceClock) -> float:
+        """Spend one slot of the pace now, or return the real seconds until one is free.
+
+        Send times are stored as this machine's Unix time; the pace's windows are service
+        seconds, converted by ``clock`` (a sandbox's run faster)."""
+        now = clock.epoch()
+        since = now - clock.real(pace.longest_window)
         rows = conn.execute("SELECT sent_at, not_before FROM sends WHERE service=? AND key_fp=? "
                             "AND bucket=? AND sent_at > ? ORDER BY sent_at", (*budget, since)
                             ).fetchall()
         not_before = max((nb for _, nb in rows), default=0.0)
-        at = pace.next_send([t * scale for t, _ in rows], not_before * scale, now * scale) / scale
+        at = clock.real(pace.next_send([clock.service(t) for t, _ in rows],
+                                       clock.service(not_before), clock.service(now)))
         if at > now + 1e-3:
             return at - now
-        gap = pace.gap(self._rng) / scale
-        conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)", (*budget, now, now + gap))
+        conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)",
+                     (*budget, now, now + clock.real(pace.gap(self._rng))))
         # Sends older than any window no longer count: keep the table small.
         conn.execute("DELETE FROM sends WHERE service=? AND key_fp=? AND bucket=? AND sent_at < ?",
-                     (*budget, now - max(pace.longest_window / scale, 2 * 86400.0)))
+                     (*budget, now - max(clock.real(pace.longest_window), 2 * 86400.0)))
         return 0.0
 
-    def spend(self, budget: tuple[str, str, str], pace: Pace, time_scale: float = 1.0) -> float:
+    def spend(self, budget: tuple[str, str, str], pace: Pace, clock: ServiceClock) -> float:
         """Spend one slot of ``budget`` now (0), or the real seconds until one is free."""
         with self._write() as conn:
-            return self._spend(conn, budget, pace, time_scale)
+            return self._spend(conn, budget, pace, clock)
 
     def sends(self, service: str, key_fp: str, bucket: str = "create") -> list[float]:
         """The send times (Unix seconds) the pace has counted for this budget."""

@@ -15,6 +15,7 @@ import asyncio
 import threading
 import time
 
+from .clock import ServiceClock
 from .policy import Rate
 
 # Keep a little under the published rate: clocks at either end are not the same clock, and
@@ -23,8 +24,8 @@ SAFETY = 1.02
 
 
 class Pacer:
-    def __init__(self, rate: Rate, time_scale: float = 1.0) -> None:
-        self.spacing = rate.period / rate.count * SAFETY / time_scale
+    def __init__(self, rate: Rate, clock: ServiceClock | None = None) -> None:
+        self.spacing = (clock or ServiceClock()).real(rate.period / rate.count * SAFETY)
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -47,11 +48,11 @@ _registry_lock = threading.Lock()
 
 
 def pacer_for(service: str, key_fingerprint: str, bucket: str, rate: Rate,
-              time_scale: float) -> Pacer:
-    """The one pacer of this service, key and bucket in this process."""
-    key = (service, key_fingerprint, bucket, time_scale)
+              clock: ServiceClock) -> Pacer:
+    """The one pacer of this service, key and bucket in this process (and clock speed)."""
+    key = (service, key_fingerprint, bucket, clock.scale)
     with _registry_lock:
         pacer = _registry.get(key)
         if pacer is None:
-            pacer = _registry[key] = Pacer(rate, time_scale)
+            pacer = _registry[key] = Pacer(rate, clock)
         return pacer
