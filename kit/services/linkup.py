@@ -307,7 +307,7 @@ class Linkup(ServiceClient):
         if not items:
             raise _bad("submit() needs at least one task.")
         created: list[Task] = []
-        size, waited, pause = MAX_BATCH, 0.0, 1.0
+        size = MAX_BATCH
         while len(created) < len(items):
             batch = items[len(created):len(created) + size]
             try:
@@ -321,16 +321,12 @@ class Linkup(ServiceClient):
                 if exc.code != QUEUE_FULL:
                     exc.tasks = created
                     raise
-                # The queue is full and nothing was created: send what fits, or wait for room.
-                size = min(MAX_BATCH, await self._queue_room())
-                if size > 0:
-                    continue
-                if queue_wait is not None and waited >= queue_wait:
+                # The queue is full and nothing was created: not a retry of a failed request
+                # but a wait for capacity (like the pace), then only what fits is sent.
+                size = await self._room(queue_wait)
+                if size == 0:
                     exc.tasks = created
                     raise
-                await self.clock.sleep(self.clock.real(pause))
-                waited, pause = waited + pause, min(pause * 2, 30.0)
-                size = MAX_BATCH  # try again: a 429 again means still full
                 continue
             if not isinstance(data, list) or len(data) != len(batch):
                 raise ServiceError(f"Linkup create-tasks: expected {len(batch)} tasks back, got "
@@ -341,7 +337,7 @@ class Linkup(ServiceClient):
                 task.input = sent["input"]  # what was asked: the journal's key for reuse
             self._record(batch_tasks)
             created.extend(batch_tasks)
-            size, pause = MAX_BATCH, 1.0
+            size = MAX_BATCH
         return created
 
     async def _reconcile(self, batch: list[dict[str, Any]], failure: KitError) -> list[Task]:
@@ -397,6 +393,17 @@ class Linkup(ServiceClient):
         created = await self.submit([{"type": kind, "input": task_input}
                                      for kind, task_input in items])
         return list(created)
+
+    async def _room(self, patience: float | None) -> int:
+        """Wait until Linkup's queue has room (up to ``patience`` service seconds, None: no
+        limit), reading its quota with a growing pause; how many tasks fit (0: no room came)."""
+        waited, pause = 0.0, 1.0
+        while (room := min(MAX_BATCH, await self._queue_room())) == 0:
+            if patience is not None and waited >= patience:
+                return 0
+            await self.clock.sleep(self.clock.real(pause))
+            waited, pause = waited + pause, min(pause * 2, 30.0)
+        return room
 
     async def _queue_room(self) -> int:
         page = await self.list_tasks(page_size=1, status=["pending", "processing"])
