@@ -127,9 +127,9 @@ def write_output(df: Any, output: str | None) -> None:
         path = kit.export(df, output)
         print(f"kit: wrote {len(df)} rows to {path}", file=sys.stderr)
     else:
-        from .export import json_cells
+        from .export import json_cells, neutralized
 
-        json_cells(df).to_csv(sys.stdout, index=False)
+        neutralized(json_cells(df)).to_csv(sys.stdout, index=False)
 
 
 def summary(df: Any) -> str:

@@ -2,11 +2,17 @@
 
 Cells holding lists or dicts (experience, skills, sources) are kept native in Parquet and
 written as JSON text in CSV and Excel, so that nothing is lost and every tool can read them.
+
+Text from the services is data, never code: anyone writes their own LinkedIn headline, and a
+researcher opens the export in a spreadsheet.  In CSV and Excel a text cell a spreadsheet would
+evaluate (one that starts with ``= + - @``, a tab or a carriage return) is written with a leading
+``'`` (OWASP's advice against CSV injection), and CSV quotes every line break.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +37,28 @@ def json_cells(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export(df: pd.DataFrame, path: str | Path, **options: Any) -> Path:
+# What makes a spreadsheet read a text cell as a formula (or split it into rows).
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+
+
+def neutralized(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells a spreadsheet would evaluate start with ``'``."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(
+                lambda v: "'" + v if isinstance(v, str) and _FORMULA.match(v) else v)
+    return out
+
+
+def export(df: pd.DataFrame, path: str | Path, *, safe: bool = True, **options: Any) -> Path:
     """Write ``df`` to ``path`` (``.csv``, ``.parquet``, ``.xlsx``, ``.json``); return the path.
 
-    Parent folders are created.  Extra keyword arguments go to the pandas writer.
+    Parent folders are created; an existing file is replaced.  With ``safe=True`` (the default)
+    text cells that a spreadsheet would run as a formula get a leading ``'`` in CSV and Excel,
+    and CSV quotes line breaks: service text (a LinkedIn headline, a page's title) is written as
+    data.  ``safe=False`` writes text as it came, for data you trust.  Extra keyword arguments
+    go to the pandas writer.
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidRequest(f"export() takes a pandas DataFrame, got {type(df).__name__}.")
@@ -42,11 +66,14 @@ def export(df: pd.DataFrame, path: str | Path, **options: Any) -> Path:
     suffix = target.suffix.lower()
     target.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        json_cells(df).to_csv(target, index=False, **options)
+        frame = json_cells(df)
+        # CRLF rows (RFC 4180): a cell holding a lone \r or \n is then always quoted.
+        options.setdefault("lineterminator", "\r\n")
+        (neutralized(frame) if safe else frame).to_csv(target, index=False, **options)
     elif suffix in (".parquet", ".pq"):
         df.to_parquet(target, index=False, engine="pyarrow", **options)
     elif suffix in (".xlsx", ".xls"):
-        frame = json_cells(df)
+        frame = neutralized(json_cells(df)) if safe else json_cells(df)
         for column in frame.columns:  # Excel has no time zones
             if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
                 frame[column] = frame[column].dt.tz_localize(None)

@@ -63,3 +63,48 @@ def test_timestamps_survive(frames, tmp_path):
     assert back.loc[0, "expiration_time"] == df.loc[0, "expiration_time"]
     excel = pd.read_excel(kit.export(df, tmp_path / "r.xlsx"))  # Excel has no time zones
     assert excel.loc[0, "expiration_time"] == df.loc[0, "expiration_time"].tz_localize(None)
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)",
+           "-2+3", "\t=1+1", "\r=1+1", "plain text", "a line\nbreak"]
+
+
+def test_text_a_spreadsheet_would_run_is_written_as_text(tmp_path):
+    import csv
+
+    import openpyxl
+
+    df = pd.DataFrame({"input": [f"p{i}" for i in range(len(HOSTILE))], "headline": HOSTILE,
+                       "skills": [["=1+1", "ok"]] * len(HOSTILE), "followers": range(len(HOSTILE))})
+    kit.export(df, tmp_path / "x.csv")
+    with open(tmp_path / "x.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == len(HOSTILE) + 1  # no cell split into extra rows
+    headlines = [r[1] for r in rows[1:]]
+    assert headlines[:5] == ["'" + h for h in HOSTILE[:5]]
+    assert b'"\'\r=1+1"' in (tmp_path / "x.csv").read_bytes()  # the lone CR is quoted
+    assert headlines[6:] == HOSTILE[6:]
+    kit.export(df, tmp_path / "x.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "x.xlsx").active
+    cells = [sheet.cell(row=i + 2, column=2) for i in range(len(HOSTILE))]
+    assert all(c.data_type == "s" for c in cells)  # strings, never formulas
+    assert [c.value for c in cells[:5]] == ["'" + h for h in HOSTILE[:5]]
+    assert cells[5].value.startswith("'")  # (XML reads the lone CR back as LF)
+    kit.export(df, tmp_path / "raw.csv", safe=False)  # the opt-out writes text as it came
+    assert pd.read_csv(tmp_path / "raw.csv")["headline"].iloc[0] == HOSTILE[0]
+
+
+def test_the_journal_is_private(tmp_path):
+    import stat
+
+    from kit.core.journal import Journal
+
+    path = tmp_path / "private" / "journal.sqlite3"
+    with Journal(path) as book:
+        book.rows()
+        _job_id = book.add_job(helper="profiles", service="outx", origin="o", key_fp="fp",
+                               label="l", options={}, rows=[], items=[])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for side in path.parent.glob("journal.sqlite3-*"):
+        assert stat.S_IMODE(side.stat().st_mode) == 0o600

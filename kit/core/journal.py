@@ -182,7 +182,12 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(self.path) != ":memory:":
+            # It holds people's profiles: a folder and a file only this user can read (SQLite
+            # gives its -wal and -shm files the database file's permissions).
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._lock = threading.Lock()
         self._rng = random.Random()
         self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
