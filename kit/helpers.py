@@ -59,6 +59,9 @@ def as_input_list(values: Any, what: str) -> list[Any]:
         )
     if isinstance(values, dict):
         raise InvalidRequest(f"expected a list of {what}, got a dict.")
+    if isinstance(values, pd.DataFrame):  # iterating it would send its column names
+        raise InvalidRequest(f"expected a list of {what}, got a DataFrame: pass one column, "
+                             f"e.g. df[{str(values.columns[0]) if len(values.columns) else 'column'!r}].")
     try:
         items = list(values)
     except TypeError:

@@ -100,3 +100,48 @@ def test_dates_accept_date_objects(sandbox):
 def test_other_entry_points_refuse_bad_input(call, error):
     with pytest.raises(error):
         call()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: kit.profiles(__import__("pandas").DataFrame({"slug": ["williamhgates"]})),
+     "pass one column"),
+    (lambda: kit.OutX(api_key="k", base_url="http://localhost./"), "plain http"),
+    (lambda: kit.OutX(api_key="k", base_url="https://api.outx.ai/?x=1"), "without a query"),
+    (lambda: kit.OutX(api_key="k", base_url="https://api.outx.ai/#top"), "without a query"),
+    (lambda: kit.OutX(api_key="key\r\nX-Evil: 1", base_url="https://api.outx.ai"), "line break"),
+])
+def test_hostile_settings_are_refused_before_anything_is_sent(call, message):
+    with pytest.raises(kit.KitError, match=message):
+        call()
+
+
+def test_the_sandbox_serves_on_loopback_only():
+    with pytest.raises(ValueError, match="loopback"):
+        kit.Sandbox(host="0.0.0.0")
+
+
+@pytest.mark.parametrize("make", ["not sqlite", "another app", "a folder", "write fails"])
+def test_a_journal_kit_cannot_use_stops_before_anything_is_sent(tmp_path, sandbox, make):
+    import contextlib
+    import sqlite3
+
+    path = tmp_path / "j.sqlite3"
+    if make == "not sqlite":
+        path.write_text("hello, I am a text file\n" * 100)
+    elif make == "another app":
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.execute("CREATE TABLE recipes (name TEXT)")
+    elif make == "a folder":
+        path.mkdir()
+    else:  # a kit journal whose writes fail (a full disk, a read-only mount: root ignores modes)
+        kit.core.journal.Journal(path).close()
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.execute("CREATE TRIGGER full BEFORE INSERT ON jobs "
+                       "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+    before = path.read_bytes() if path.is_file() else None
+    creates = sum(sandbox.outx.creates.values())
+    with pytest.raises(kit.KitError, match=str(path)):
+        kit.profiles(["journal-guard"], journal=path, progress=False)
+    assert sum(sandbox.outx.creates.values()) == creates  # nothing was sent
+    if make != "write fails":
+        assert (path.read_bytes() if path.is_file() else None) == before  # nothing was changed

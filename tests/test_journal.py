@@ -112,3 +112,19 @@ def test_two_processes_write_at_once(tmp_path):
     assert len(rows) == 600
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_sandbox_never_stopped_leaves_no_journal_behind():
+    from pathlib import Path
+
+    code = textwrap.dedent("""
+        import kit
+        sb = kit.Sandbox(speed=100).start()   # and never sb.stop(), as a closed kernel
+        print(sb.journal, flush=True)
+        kit.profiles(["left-behind"], progress=False, pace=kit.Pace.unlimited())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    path = Path(out.stdout.strip())
+    assert path.name.startswith("kit-sandbox-")
+    assert not [p for p in path.parent.glob(path.name + "*")]  # the file, -wal and -shm are gone

@@ -127,3 +127,29 @@ def test_stored_notebooks_hold_no_key():
         for cell in data["cells"]:
             source = "".join(cell.get("source", ""))
             assert "api_key=\"" not in source and "api_key='" not in source, nb
+
+
+async def test_a_key_the_service_echoes_back_is_redacted_from_errors():
+    from aiohttp import web
+
+    key = "echo-me-0123456789abcdef"
+
+    async def echo(request):
+        return web.json_response({"error": f"Invalid API Key {request.headers.get('x-api-key')}"},
+                                 status=400)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        async with kit.OutX(api_key=key, base_url=f"http://127.0.0.1:{port}", journal=False,
+                            pace=kit.Pace.unlimited()) as client:
+            with pytest.raises(kit.InvalidRequest) as info:
+                await client.fetch_profile("williamhgates")
+        assert key not in str(info.value) and "***" in str(info.value)
+    finally:
+        await runner.cleanup()

@@ -85,6 +85,10 @@ def resolve(
         raise AuthenticationError(
             f"{label}: api_key must be a string, not {type(api_key).__name__}.", service=service
         )
+    if isinstance(api_key, str) and any(c in api_key for c in "\r\n\0"):
+        raise AuthenticationError(
+            f"{label}: the API key holds a line break or NUL (a copy-paste slip?); paste the "
+            "key alone.", service=service)
     key = api_key if isinstance(api_key, Secret) else Secret(api_key)
     if time_scale is None:
         # KIT_TIME_SCALE: a sandbox served by another process (`kit sandbox --speed`) says it.

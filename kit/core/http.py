@@ -251,7 +251,9 @@ class HttpEngine:
                 ),
                 Attempt(Outcome.REDIRECT, status),
             )
-        message, code = self._errors.describe(status, body, text)
+        # A service may echo the key back in an error: it never reaches kit's messages.
+        message, code = self._errors.describe(status, body, text.replace(self._key.reveal(), "***"))
+        message = message.replace(self._key.reveal(), "***")
         if not parsed and "<html" in text.lower():
             message = f"an HTML error page ({_snippet(text)!r})"
         error = self._errors.error(endpoint, status, message, code, self.service)

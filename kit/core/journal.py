@@ -190,15 +190,29 @@ class Journal:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._lock = threading.Lock()
         self._rng = random.Random()
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                     check_same_thread=False)
-        with self._lock:
-            # busy_timeout first: two processes opening a new journal at once both switch it to
-            # WAL, and the loser must wait for the winner, not fail with "database is locked".
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            _retry_locked(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            _retry_locked(self._migrate)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                         check_same_thread=False)
+            with self._lock:
+                # busy_timeout first: two processes opening a new journal at once both switch
+                # it to WAL, and the loser must wait for the winner, not fail "database is locked".
+                self._conn.execute("PRAGMA busy_timeout=30000")
+                self._refuse_foreign()
+                _retry_locked(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                _retry_locked(self._migrate)
+        except sqlite3.Error as exc:
+            raise KitError(f"the journal {self.path} cannot be used ({exc}): point KIT_JOURNAL "
+                           "or journal= at a kit journal file (a new path makes a new one), or "
+                           "journal=False to run without one.") from None
+
+    def _refuse_foreign(self) -> None:
+        """Another application's SQLite database is left as it is: never switched to WAL, never
+        given kit's tables."""
+        tables = {r[0] for r in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables - {"tasks", "jobs", "items", "sends"}:
+            raise sqlite3.DatabaseError(f"not a kit journal: it has tables {sorted(tables)[:5]}")
 
     def _migrate(self) -> None:
         """Create or upgrade the schema, in one transaction (version 0/1: tasks only)."""
@@ -303,16 +317,19 @@ class Journal:
         """Write a job, one row per distinct input (``queued``), before any request is sent."""
         job_id = uuid.uuid4().hex[:12]
         now = _iso(_utcnow())
-        with self._write() as conn:
-            conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                         (job_id, helper, service, origin, key_fp, label,
-                          json.dumps(options, default=str), json.dumps(rows, default=str),
-                          RUNNING, now, now))
-            conn.executemany(
-                "INSERT INTO items (job_id, position, kind, input_key, input, state) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(job_id, i, kind, input_key(kind, inp), json.dumps(inp, default=str), QUEUED)
-                 for i, (kind, inp) in enumerate(items)])
+        job = (job_id, helper, service, origin, key_fp, label, json.dumps(options, default=str),
+               json.dumps(rows, default=str), RUNNING, now, now)
+        inputs = [(job_id, i, kind, input_key(kind, inp), json.dumps(inp, default=str), QUEUED)
+                  for i, (kind, inp) in enumerate(items)]
+        try:
+            with self._write() as conn:
+                conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)", job)
+                conn.executemany("INSERT INTO items (job_id, position, kind, input_key, input, "
+                                 "state) VALUES (?, ?, ?, ?, ?, ?)", inputs)
+        except sqlite3.Error as exc:  # before any request: nothing is sent that is not journaled
+            raise KitError(f"the journal {self.path} cannot be written ({exc}); nothing was "
+                           "sent. Free the disk or fix the file's permissions, or point "
+                           "KIT_JOURNAL elsewhere.") from None
         return job_id
 
     def job(self, job_id: str) -> dict[str, Any] | None:

@@ -50,7 +50,7 @@ class Secret:
 def is_loopback_host(host: str | None) -> bool:
     if not host:
         return False
-    if host.lower() in ("localhost", "localhost."):
+    if host.lower() == "localhost":  # resolved locally; "localhost." would go to DNS
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -70,6 +70,12 @@ def check_base_url(base_url: str, service: str) -> str:
         raise InvalidRequest(
             f"{service}: base_url {base_url!r} is not an http(s) URL; "
             "give the service's origin, e.g. 'https://api.example.com'.",
+            service=service,
+        )
+    if parts.query or parts.fragment or base_url.rstrip("/").endswith("?"):
+        raise InvalidRequest(
+            f"{service}: base_url must be the service's origin, without a query or fragment "
+            f"(got {base_url[:80]!r}); e.g. 'https://api.example.com'.",
             service=service,
         )
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):

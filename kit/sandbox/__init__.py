@@ -9,6 +9,7 @@ service completes in half a second, and clients scale their poll intervals to ma
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import secrets
 import tempfile
@@ -74,6 +75,11 @@ class Sandbox:
         agora_credits: int = 100,
         journal: str | None = None,
     ) -> None:
+        from ..core.secrets import is_loopback_host
+
+        if not is_loopback_host(host):  # its keys open nothing, but it should not face a network
+            raise ValueError(f"the sandbox serves on a loopback address only, not {host!r}; "
+                             "use 127.0.0.1 (the default)")
         self.clock = Clock(speed)
         # Clients of this sandbox journal to a file of its own, so that sandbox tasks never mix
         # with real ones in the user's journal.
@@ -187,6 +193,8 @@ class Sandbox:
         if failure:
             self._thread = None
             raise failure[0]
+        # A kernel shut down without stop() still removes the sandbox's journal and its files.
+        atexit.register(self.stop)
         if self.activate:
             keys = {service: Secret(self._keys[(service, "acme")]) for service in TEAMS}
             self._target = Target(self.url, keys, self.speed, self.journal)
@@ -227,6 +235,7 @@ class Sandbox:
             await self._runner.cleanup()
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         if self._target is not None:
             remove_target(self._target)
             self._target = None
