@@ -163,7 +163,7 @@ def batch(args: argparse.Namespace) -> int:
             frame = getattr(exc, "frame", None)
             if frame is not None:
                 write_output(frame, args.output)
-            print(f"kit: error: {exc}", file=sys.stderr)
+            print(f"kit: error: {printable(str(exc))}", file=sys.stderr)
             return 3
     write_output(df, args.output)
     print(f"kit: {summary(df)}", file=sys.stderr)
@@ -333,6 +333,12 @@ def _add_sandbox_commands(sub: Any) -> None:
     p.set_defaults(func=sandbox)
 
 
+def printable(text: str) -> str:
+    """Service text made safe for a terminal: control characters (escape sequences that could
+    move the cursor or rewrite the screen) become visible escapes; tabs and line breaks stay."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an interrupt so that a job stops as cleanly as on Ctrl-C."""
 
@@ -351,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except KitError as exc:
-        print(f"kit: error: {exc}", file=sys.stderr)
+        print(f"kit: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         # The progress line said what the job left ("stopped: N created are in the journal").

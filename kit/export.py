@@ -62,7 +62,10 @@ def export(df: pd.DataFrame, path: str | Path, *, safe: bool = True, **options: 
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidRequest(f"export() takes a pandas DataFrame, got {type(df).__name__}.")
-    target = Path(path)
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise InvalidRequest(f"export(): {str(target)!r} is a folder; give a file name such as "
+                             f"{str(target / 'table.csv')!r}.")
     suffix = target.suffix.lower()
     target.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":

@@ -153,3 +153,50 @@ async def test_a_key_the_service_echoes_back_is_redacted_from_errors():
         assert key not in str(info.value) and "***" in str(info.value)
     finally:
         await runner.cleanup()
+
+
+async def test_a_task_id_that_would_change_the_path_is_refused():
+    from aiohttp import web
+
+    seen: list[str] = []
+
+    async def create(request):
+        seen.append(request.path)
+        return web.json_response({"success": True, "api_agent_task_id": ".."})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", create)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        async with kit.OutX(api_key="k", base_url=f"http://127.0.0.1:{port}", journal=False,
+                            pace=kit.Pace.unlimited()) as client:
+            with pytest.raises(kit.ServiceError, match="usable") as info:
+                await client.fetch_profile("williamhgates")
+        assert info.value.may_have_acted  # never created again by kit
+        assert seen == ["/linkedin-agent/fetch-profile"]  # no status read at a strange path
+    finally:
+        await runner.cleanup()
+
+
+def test_messages_stay_short_and_terminal_text_stays_inert():
+    from kit.__main__ import printable
+
+    with pytest.raises(kit.InvalidRequest) as info:
+        kit.profiles(["x" * 1_000_000 + "!"])
+    assert len(str(info.value)) < 400
+    assert printable("bad \x1b[2J\x1b]0;owned\x07 text\nnext") == (
+        "bad \\x1b[2J\\x1b]0;owned\\x07 text\nnext")
+
+
+def test_export_paths_expand_home_and_refuse_a_folder(tmp_path, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    df = pd.DataFrame({"a": [1]})
+    assert kit.export(df, "~/out.csv") == tmp_path / "out.csv" and (tmp_path / "out.csv").exists()
+    with pytest.raises(kit.InvalidRequest, match="is a folder"):
+        kit.export(df, tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -74,3 +75,14 @@ def rejected(service: str, kind: str, task_input: dict[str, Any], error: str) ->
     """The task of an input the service refused (or that could not be sent): a row, not a gap."""
     return Task(service=service, id=None, kind=kind, status=Status.FAILED, input=task_input,
                 error=error)
+
+
+# A task id a service gave: used in URL paths and queries, so nothing that could change the
+# path's meaning ("", ".", "..", slashes) is accepted from a service.
+_TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def valid_task_id(value: Any) -> str | None:
+    """``value`` as a task id if it can be one, else None."""
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return text if _TASK_ID.match(text) and text not in (".", "..") else None

@@ -25,7 +25,7 @@ from ..core.errors import (
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.spec import ServiceSpec
-from ..core.task import Status, Task, utcnow
+from ..core.task import Status, Task, utcnow, valid_task_id
 
 SPEC = ServiceSpec(
     name="agora",
@@ -149,9 +149,10 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
 
 
 def to_task(data: dict[str, Any], kind: str | None = None, now: float | None = None) -> Task:
-    task_id = data.get("task_id")
-    if not isinstance(task_id, str):
-        raise ServiceError(f"Agora: a task object without task_id ({data!r:.200})", service="Agora")
+    task_id = valid_task_id(data.get("task_id")) if isinstance(data, dict) else None
+    if task_id is None:
+        raise ServiceError(f"Agora: a task object without a usable task_id ({data!r:.200})",
+                           service="Agora", may_have_acted=True)
     task = Task(service="agora", id=task_id, kind=kind or str(data.get("service") or "unknown"),
                 input={k: data.get(k) for k in ("contract_address", "x_handle", "description")
                        if data.get(k) is not None},

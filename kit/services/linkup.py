@@ -26,7 +26,7 @@ from ..core.errors import (
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.spec import ServiceSpec
-from ..core.task import Status, Task, rejected, utcnow
+from ..core.task import Status, Task, rejected, utcnow, valid_task_id
 
 # How long kit waits by default: for a search or fetch task, and for room in a full queue.
 WAIT = 600.0
@@ -247,7 +247,11 @@ def apply(task: Task, data: Mapping[str, Any]) -> None:
 
 
 def to_task(data: Mapping[str, Any]) -> Task:
-    task = Task(service="linkup", id=str(data.get("id")), kind=str(data.get("type") or "unknown"),
+    task_id = valid_task_id(data.get("id")) if isinstance(data, Mapping) else None
+    if task_id is None:
+        raise ServiceError(f"Linkup: a task object without a usable id ({data!r:.200})",
+                           service="Linkup", may_have_acted=True)
+    task = Task(service="linkup", id=task_id, kind=str(data.get("type") or "unknown"),
                 input=dict(data.get("input") or {}),
                 created_at=_parse_time(data.get("createdAt")) or utcnow())
     apply(task, data)

@@ -17,7 +17,7 @@ from ..core.http import Endpoint, ErrorReader
 from ..core.pace import Pace
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.spec import ServiceSpec
-from ..core.task import Status, Task, utcnow
+from ..core.task import Status, Task, utcnow, valid_task_id
 
 SPEC = ServiceSpec(
     name="outx",
@@ -82,7 +82,7 @@ def to_slug(value: Any) -> str:
     """
     if not isinstance(value, str):
         raise InvalidRequest(
-            f"OutX: {value!r} is not a profile slug: expected a string such as 'williamhgates' "
+            f"OutX: {value!r:.80} is not a profile slug: expected a string such as 'williamhgates' "
             "or a URL such as 'https://www.linkedin.com/in/williamhgates'.",
             service="OutX",
         )
@@ -99,7 +99,7 @@ def to_slug(value: Any) -> str:
             is_linkedin, segments = True, [s for s in text.split("?")[0].split("/") if s]
         if not is_linkedin or len(segments) < 2 or segments[0].lower() != "in":
             raise InvalidRequest(
-                f"OutX: {value!r} is not a LinkedIn profile: expected "
+                f"OutX: {value!r:.80} is not a LinkedIn profile: expected "
                 "'https://www.linkedin.com/in/<slug>' or the slug alone.",
                 service="OutX",
             )
@@ -107,7 +107,7 @@ def to_slug(value: Any) -> str:
     candidate = unquote(candidate)
     if not _SLUG.match(candidate):
         raise InvalidRequest(
-            f"OutX: {value!r} cannot be a LinkedIn profile slug (3-100 letters, digits or "
+            f"OutX: {value!r:.80} cannot be a LinkedIn profile slug (3-100 letters, digits or "
             "hyphens, as in 'john-doe-123abc').",
             service="OutX",
         )
@@ -117,7 +117,7 @@ def to_slug(value: Any) -> str:
 def to_social_urn(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^urn:li:[A-Za-z]+:\S+$", value.strip()):
         raise InvalidRequest(
-            f"OutX: {value!r} is not a LinkedIn post URN such as "
+            f"OutX: {value!r:.80} is not a LinkedIn post URN such as "
             "'urn:li:activity:7123456789012345678'.",
             service="OutX",
         )
@@ -166,10 +166,11 @@ class OutX(ServiceClient):
         if not paced:
             await self._wait_for_pace()
         data = await self._call(endpoint, json_body=body)
-        task_id = data.get("api_agent_task_id") if isinstance(data, dict) else None
+        task_id = valid_task_id(data.get("api_agent_task_id")) if isinstance(data, dict) else None
         if not task_id:
             raise ServiceError(
-                f"OutX {endpoint.name}: the answer has no api_agent_task_id ({data!r:.200}); "
+                f"OutX {endpoint.name}: the answer has no usable api_agent_task_id "
+                f"({data!r:.200}); "
                 "the task may exist at OutX: check before creating it again.",
                 service="OutX", may_have_acted=True,
             )
