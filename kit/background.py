@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -328,20 +329,18 @@ def running_job(job_id: str) -> Job | None:
 
 
 # -- starting and resuming ---------------------------------------------------------------------
-def start_job(client: ServiceClient, plan: JobPlan, *, wait: bool, progress: Any,
-              make_client: Callable[[], ServiceClient]) -> pd.DataFrame | Job:
-    """Write the job to the journal (before any request), start it, and wait or hand it back."""
-    journal = client.journal or Journal(":memory:")
+def start_job(client: ServiceClient, plan: JobPlan, *, wait: bool, progress: Any
+              ) -> pd.DataFrame | Job:
+    """Write the job to the journal (before any request), start it on ``client``, and wait or
+    hand it back."""
+    journal = client.book
     options = dict(plan.options)
+    if options.get("fresh"):  # only tasks created from now on may be reused
+        options["fresh_since"] = datetime.now(timezone.utc).isoformat()
     job_id = journal.add_job(helper=plan.helper, service=client.spec.name, origin=client.base_url,
                              key_fp=client.key_fingerprint, label=plan.label, options=options,
                              rows=[list(r) for r in plan.rows], items=plan.items)
-    if options.get("fresh"):
-        record = journal.job(job_id)
-        assert record is not None
-        options["fresh_since"] = record["created_at"]
-        journal.set_job_options(job_id, options)
-    job = Job(journal, job_id, make_client)
+    job = Job(journal, job_id, lambda: client)
     if not wait:
         return job.start(NullProgress() if progress is False else None)
     sink = make_progress(progress, plan.label, len(plan.items))

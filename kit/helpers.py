@@ -149,8 +149,7 @@ def _run(client_cls: type[ServiceClient], client_opts: dict[str, Any], helper: s
                    items=[request(item) for item in batch.unique.values()],
                    options={"timeout": opts.get("timeout"), "fresh": bool(opts.get("fresh")),
                             "pace": pace_options(client.pace), **job_options})
-    return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"),
-                     make_client=lambda: client)
+    return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"))
 
 
 # -- OutX --------------------------------------------------------------------------------------

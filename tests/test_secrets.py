@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import traceback
@@ -129,30 +130,40 @@ def test_stored_notebooks_hold_no_key():
             assert "api_key=\"" not in source and "api_key='" not in source, nb
 
 
-async def test_a_key_the_service_echoes_back_is_redacted_from_errors():
+@contextlib.asynccontextmanager
+async def hostile_outx(handler):
+    """A fake OutX on loopback answering every request with ``handler``; yields a client of it."""
     from aiohttp import web
 
-    key = "echo-me-0123456789abcdef"
-
-    async def echo(request):
-        return web.json_response({"error": f"Invalid API Key {request.headers.get('x-api-key')}"},
-                                 status=400)
-
     app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", echo)
+    app.router.add_route("*", "/{tail:.*}", handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     try:
-        async with kit.OutX(api_key=key, base_url=f"http://127.0.0.1:{port}", journal=False,
+        async with kit.OutX(api_key=KEY, base_url=f"http://127.0.0.1:{port}", journal=False,
                             pace=kit.Pace.unlimited()) as client:
-            with pytest.raises(kit.InvalidRequest) as info:
-                await client.fetch_profile("williamhgates")
-        assert key not in str(info.value) and "***" in str(info.value)
+            yield client
     finally:
         await runner.cleanup()
+
+
+KEY = "echo-me-0123456789abcdef"
+
+
+async def test_a_key_the_service_echoes_back_is_redacted_from_errors():
+    from aiohttp import web
+
+    async def echo(request):
+        return web.json_response({"error": f"Invalid API Key {request.headers.get('x-api-key')}"},
+                                 status=400)
+
+    async with hostile_outx(echo) as client:
+        with pytest.raises(kit.InvalidRequest) as info:
+            await client.fetch_profile("williamhgates")
+    assert KEY not in str(info.value) and "***" in str(info.value)
 
 
 async def test_a_task_id_that_would_change_the_path_is_refused():
@@ -164,22 +175,11 @@ async def test_a_task_id_that_would_change_the_path_is_refused():
         seen.append(request.path)
         return web.json_response({"success": True, "api_agent_task_id": ".."})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", create)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        async with kit.OutX(api_key="k", base_url=f"http://127.0.0.1:{port}", journal=False,
-                            pace=kit.Pace.unlimited()) as client:
-            with pytest.raises(kit.ServiceError, match="usable") as info:
-                await client.fetch_profile("williamhgates")
-        assert info.value.may_have_acted  # never created again by kit
-        assert seen == ["/linkedin-agent/fetch-profile"]  # no status read at a strange path
-    finally:
-        await runner.cleanup()
+    async with hostile_outx(create) as client:
+        with pytest.raises(kit.ServiceError, match="usable") as info:
+            await client.fetch_profile("williamhgates")
+    assert info.value.may_have_acted  # never created again by kit
+    assert seen == ["/linkedin-agent/fetch-profile"]  # no status read at a strange path
 
 
 def test_messages_stay_short_and_terminal_text_stays_inert():

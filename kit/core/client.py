@@ -65,7 +65,7 @@ class ServiceClient:
         self._poll_override = poll
         self.journal = open_journal(settings.journal if journal is None else journal)
         self._journaled: dict[str, tuple[str, str | None]] = {}
-        self._own_budget: Journal | None = None
+        self._memory: Journal | None = None  # stands in for the journal when there is none
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
         self.http = HttpEngine(spec, base_url=self.base_url, key=self._key, errors=self.errors,
@@ -102,21 +102,21 @@ class ServiceClient:
         self.journal.record_many(changed, origin=self.base_url, key_fp=self._key.fingerprint)
         self.remember(changed)
 
+    @property
+    def book(self) -> Journal:
+        """Where this client's jobs and pace are kept: the journal, or with ``journal=False``
+        one in memory (this client's alone, gone with it)."""
+        if self.journal is not None:
+            return self.journal
+        if self._memory is None:
+            self._memory = Journal(":memory:")
+        return self._memory
+
     def remember(self, tasks: Iterable[Task]) -> None:
         """Note the journal's state of ``tasks``, so that only real changes are written again."""
         for t in tasks:
             if t.id:
                 self._journaled[t.id] = (t.status.value, t.error)
-
-    def journaled(self, kind: str, task_input: dict[str, Any]) -> Task | None:
-        """The journal's reusable task for this request (completed or still open), if any."""
-        if self.journal is None:
-            return None
-        task = self.journal.find(self.spec.name, self.base_url, self._key.fingerprint, kind,
-                                 task_input)
-        if task is not None:
-            self.remember([task])
-        return task
 
     def waitable(self, task: Task) -> bool:
         """Is waiting for ``task`` useful?  (Agora's unconfirmed tasks never move on their own.)"""
@@ -154,11 +154,7 @@ class ServiceClient:
         spends its slot when it claims an input)."""
         if self.pace is None or not self.pace.limited:
             return
-        if self.journal is None and self._own_budget is None:
-            self._own_budget = Journal(":memory:")  # no journal: the budget is this client's
-        book = self.journal or self._own_budget
-        assert book is not None
-        while (wait := book.spend(self.budget, self.pace, self.clock)) > 0:
+        while (wait := self.book.spend(self.budget, self.pace, self.clock)) > 0:
             await self.clock.sleep(min(wait, 30.0))
 
     # -- requests ---------------------------------------------------------------------------

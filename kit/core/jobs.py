@@ -3,13 +3,12 @@ the moment it exists, so that creation, confirmation and polling overlap.
 
 The journal is the queue (:mod:`kit.core.journal`): every input is claimed there before its
 request goes out, so a job survives its process and two processes never send one input twice.
-This module knows no pandas and no display: it reports :class:`JobProgress` to a callback.
+This module knows no pandas and no display: it reports progress events to a callback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -20,9 +19,6 @@ from .errors import KitError, RateLimited, WholeCallError
 from .journal import CREATED, FAILED, MAY_EXIST, QUEUED, SENDING, UNKNOWN, Journal
 from .poller import Poller, ProgressEvent
 from .task import Status, Task
-
-log = logging.getLogger("kit.jobs")
-
 
 
 def placeholder(service: str, item: dict[str, Any]) -> Task:

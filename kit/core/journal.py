@@ -130,6 +130,10 @@ def owner_alive(owner: str | None) -> bool:
     return True
 COLUMNS = ["service", "origin", "task_id", "key_fp", "kind", "input_key", "input", "status",
            "service_status", "output", "error", "created_at", "updated_at"]
+# The task a request can reuse: completed, or still open; the newest completed one first.
+_REUSABLE = ("SELECT {columns} FROM tasks WHERE service=? AND origin=? AND key_fp=? AND kind=? "
+             "AND input_key=? AND status IN ('completed', 'pending', 'running'){since}")
+_NEWEST_REUSABLE = " ORDER BY (status='completed') DESC, created_at DESC LIMIT 1"
 _UPSERT = (f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
            "ON CONFLICT (service, origin, task_id) DO UPDATE SET status=excluded.status, "
            "service_status=excluded.service_status, output=excluded.output, "
@@ -284,11 +288,8 @@ class Journal:
     def find(self, service: str, origin: str, key_fp: str, kind: str,
              task_input: dict[str, Any]) -> Task | None:
         """The newest reusable task for this request: completed, or still open."""
-        rows = self._query(
-            "SELECT * FROM tasks WHERE service=? AND origin=? AND key_fp=? AND kind=? "
-            "AND input_key=? AND status IN ('completed', 'pending', 'running') "
-            "ORDER BY (status='completed') DESC, created_at DESC LIMIT 1",
-            (service, origin, key_fp, kind, input_key(kind, task_input)))
+        rows = self._query(_REUSABLE.format(columns="*", since="") + _NEWEST_REUSABLE,
+                           (service, origin, key_fp, kind, input_key(kind, task_input)))
         return task_from_row(rows[0]) if rows else None
 
     def unfinished(self, service: str, origin: str, key_fp: str) -> list[Task]:
@@ -442,13 +443,11 @@ class Journal:
                 return SENDING, None
             if fresh_since is None:
                 return UNKNOWN, other_job
-        sql = ("SELECT task_id FROM tasks WHERE service=? AND origin=? AND key_fp=? AND kind=? "
-               "AND input_key=? AND status IN ('completed', 'pending', 'running')")
         args: tuple[Any, ...] = (service, origin, key_fp, kind, key)
+        since = ""
         if fresh_since is not None:
-            sql += " AND created_at >= ?"
-            args += (fresh_since,)
-        row = conn.execute(sql + " ORDER BY (status='completed') DESC, created_at DESC LIMIT 1",
+            since, args = " AND created_at >= ?", (*args, fresh_since)
+        row = conn.execute(_REUSABLE.format(columns="task_id", since=since) + _NEWEST_REUSABLE,
                            args).fetchone()
         return (CREATED, row[0]) if row else None
 
