@@ -1,10 +1,16 @@
 """The Agora marketplace, as the sandbox serves it (contract: shared/api/CONTRACTS.md §3).
 
 Rate limits are enforced per key and endpoint in service time, with 429 and Retry-After.
+
+Hooks for tests, on ``sandbox.agora``: ``config.stuck`` (contracts whose work never finishes),
+``config.onchain_fail`` (contracts whose on-chain pull fails: status "4", credit refunded),
+``config.onchain_garbled`` (contracts whose pull delivers text that is not JSON), and
+``pay(invoice_id)`` (what happens outside the API: the invoice is paid, the credits arrive).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -20,10 +26,14 @@ from .clock import Clock
 SERVICES = [
     {"service": "agent-deep-dive", "credits": 1,
      "description": "A research report on a token: contract, holders, team, socials."},
-    {"service": "onchain-data", "credits": 1, "description": "A custom on-chain data pull."},
+    {"service": "on-chain-data", "credits": 1,
+     "description": "On-chain metrics of a token as JSON; not charged if it fails."},
     {"service": "other", "credits": 0, "description": "Suggest a new service type."},
 ]
 HOUR = 3600.0
+DAY = 24 * HOUR
+AGORA_WALLET = "0x" + "a6" * 20  # where invoices are paid (made up)
+TOKENS_PER_CREDIT = 10_000
 
 
 @dataclass
@@ -36,10 +46,15 @@ class AgoraAccount:
 @dataclass
 class AgoraConfig:
     delay: tuple[float, float, float] = (120.0, 300.0, 900.0)  # confirm -> report (min, mode, max)
-    stuck: set[str] = field(default_factory=set)  # contracts whose deep dive never finishes
+    stuck: set[str] = field(default_factory=set)  # contracts whose work never finishes
+    onchain_delay: tuple[float, float] = (60.0, 120.0)  # on-chain pull: 1-2 min, drawn uniformly
+    onchain_fail: set[str] = field(default_factory=set)  # contracts whose pull fails ("4")
+    onchain_garbled: set[str] = field(default_factory=set)  # pulls delivering text, not JSON
     limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {
         "open": (10, 60.0), "account": (10, 60.0), "create": (5, 60.0), "other": (5, 60.0),
-        "confirm": (5, 60.0), "status": (1, 1.0), "purchase": (5, 60.0), "credits": (5, 60.0),
+        "onchain": (5, 60.0), "confirm": (5, 60.0), "status": (1, 1.0), "purchase": (5, 60.0),
+        "credits": (5, 60.0), "invoices-account": (5, 60.0), "invoices-wallet": (5, 60.0),
+        "invoices-id": (5, 60.0),
     })
 
 
@@ -53,6 +68,7 @@ class AgoraSandbox:
         self.clock = clock
         self.accounts = {a.key: a for a in accounts}
         self.config = config
+        self.seed = seed
         self.rng = random.Random(seed + 3)
         self.tasks: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
@@ -66,12 +82,15 @@ class AgoraSandbox:
             web.get("/v1/market/tasks/open", self.open_tasks),
             web.get("/v1/market/tasks/account", self.account_tasks),
             web.post("/v1/market/newtask/agent-deep-dive", self.deep_dive),
+            web.post("/v1/market/newtask/onchain", self.onchain),
             web.post("/v1/market/newtask/other", self.other),
             web.post("/v1/market/confirmtask/{task_id}", self.confirm),
             web.get("/v1/market/tasks/checkstatus/bytaskid/{task_id}", self.check_status),
             web.post("/v1/market/credits/purchase", self.purchase),
             web.get("/v1/market/credits/check", self.credits),
-            web.get("/v1/market/invoices", self.list_invoices),
+            web.get("/v1/market/invoices/byaccount", self.invoices_by_account),
+            web.get("/v1/market/invoices/bywallet/{payor_wallet}", self.invoices_by_wallet),
+            web.get("/v1/market/invoices/byinvoiceid/{invoice_id}", self.invoices_by_id),
         ]
 
     # -- helpers ---------------------------------------------------------------------------
@@ -96,10 +115,18 @@ class AgoraSandbox:
     def _settle(self, task: dict[str, Any]) -> None:
         now = self.clock.now()
         if task["status"] == "2" and task["due"] is not None and now >= task["due"]:
-            task["status"] = "3"
             task["last_updated"] = task["due"]
-            task["deliverable"] = (f"https://reports.agoraagent.io/{int(self.clock.epoch(task['start']))}"
-                                   f"/{task['task_id']}/report.html")
+            if task["service"] != "on-chain-data":
+                task["status"] = "3"
+                task["deliverable"] = (f"https://reports.agoraagent.io/"
+                                       f"{int(self.clock.epoch(task['start']))}"
+                                       f"/{task['task_id']}/report.html")
+            elif task["contract_address"] in self.config.onchain_fail:
+                task["status"], task["failed"] = "4", True  # a failed pull is not charged
+                self.accounts_by_name[task["account"]].credits += 1
+            else:
+                task["status"] = "3"
+                task["deliverable"] = self._onchain_deliverable(task)
         if task["status"] in ("1", "2") and now >= task["expires"]:
             task["status"] = "4"
             task["last_updated"] = task["expires"]
@@ -110,6 +137,30 @@ class AgoraSandbox:
     def accounts_by_name(self) -> dict[str, AgoraAccount]:
         return {a.name: a for a in self.accounts.values()}
 
+    def _onchain_deliverable(self, task: dict[str, Any]) -> str:
+        """Plausible on-chain metrics, the same for a contract on every run of a seed."""
+        address = task["contract_address"]
+        if address in self.config.onchain_garbled:
+            return "upstream indexer timeout; partial data: holders=1"
+        rng = random.Random(f"{self.seed}:{address.lower() if address.startswith('0x') else address}")
+        supply = rng.choice([10**9, 10**10, 21 * 10**6, 10**12])
+        price = round(10 ** rng.uniform(-6, 1), 8)
+        letters = "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(3, 5)))
+        data = {
+            "contract_address": address,
+            "chain": "base" if address.startswith("0x") else "solana",
+            "token": {"name": f"{letters.title()} Token", "symbol": letters, "decimals": 18},
+            "holders": rng.randint(50, 250_000),
+            "total_supply": supply,
+            "price_usd": price,
+            "market_cap_usd": round(price * supply, 2),
+            "liquidity_usd": round(price * supply * rng.uniform(0.005, 0.08), 2),
+            "volume_24h": round(price * supply * rng.uniform(0.001, 0.2), 2),
+            "top10_holders_pct": round(rng.uniform(8, 85), 2),
+            "as_of": int(self.clock.epoch(task["due"])),
+        }
+        return json.dumps(data)
+
     def as_json(self, task: dict[str, Any]) -> dict[str, Any]:
         self._settle(task)
         messages = {"1": "Task received. Confirm it to start (1 credit).",
@@ -117,6 +168,13 @@ class AgoraSandbox:
                     "3": "Your task has been completed! A link to the report is in the "
                          "'deliverable' parameter.",
                     "4": "Your task expired or was canceled; credits were refunded."}
+        if task["service"] == "on-chain-data":
+            messages["2"] = "Your on-chain data task is in progress."
+            messages["3"] = "Your task has been completed! The data is in the 'deliverable' parameter."
+        if task["service"] == "other":
+            messages["2"] = "Thank you for your suggestion; our team will review it."
+        if task.get("failed"):
+            messages["4"] = "The on-chain data task failed; you were not charged."
         out = {"status": task["status"], "message": messages[task["status"]],
                "service": task["service"], "task_id": task["task_id"],
                "x_handle": task.get("x_handle"), "contract_address": task.get("contract_address"),
@@ -192,12 +250,36 @@ class AgoraSandbox:
         if handle is not None and (not isinstance(handle, str) or handle.startswith("@")):
             return _error(400, "x_handle must be a handle without @")
         hours = body.get("expiration", 24)
-        if isinstance(hours, bool) or not isinstance(hours, int) or not 24 <= hours <= 72:
-            return _error(400, "expiration must be an integer number of hours from 24 to 72")
+        if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
+            return _error(400, "expiration must be a positive integer number of hours")
         task = self._new_task(account, "agent-deep-dive", contract_address=contract,
                               x_handle=handle)
         task["expires"] = task["start"] + hours * HOUR
         self.creates[("agent-deep-dive", contract)] += 1
+        return web.json_response(self.as_json(task))
+
+    async def onchain(self, request: web.Request) -> web.Response:
+        account = self._account(request, "onchain")
+        if isinstance(account, web.Response):
+            return account
+        body = await self._body(request)
+        contract = body.get("contract_address")
+        if not isinstance(contract, str) or not re.match(r"^(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$",
+                                                         contract):
+            return _error(400, "Invalid or missing contract_address")
+        hours = body.get("expiration", 24)
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 72:
+            return _error(400, "expiration must be an integer number of hours from 1 to 72")
+        if account.credits < 1:
+            return _error(402, "Insufficient credits: purchase credits to request on-chain data")
+        account.credits -= 1  # no confirm step: paid (status "2") at once
+        task = self._new_task(account, "on-chain-data", contract_address=contract)
+        task["expires"] = task["start"] + hours * HOUR
+        now = self.clock.now()
+        task["status"], task["last_updated"], task["confirmed"] = "2", now, True
+        stuck = contract in self.config.stuck
+        task["due"] = None if stuck else now + self.rng.uniform(*self.config.onchain_delay)
+        self.creates[("on-chain-data", contract)] += 1
         return web.json_response(self.as_json(task))
 
     async def other(self, request: web.Request) -> web.Response:
@@ -208,7 +290,8 @@ class AgoraSandbox:
         if not isinstance(description, str) or not description.strip():
             return _error(400, "Missing description")
         task = self._new_task(account, "other", description=description)
-        task["status"] = "2"  # suggestions need no confirmation; a human reads them
+        task["status"] = "2"  # suggestions need no confirmation; a human reads them, never done
+        task["expires"] = task["start"] + 90 * DAY
         self.creates[("other", description)] += 1
         return web.json_response(self.as_json(task))
 
@@ -248,31 +331,65 @@ class AgoraSandbox:
             return _error(400, "credit_quantity must be a positive integer")
         if not isinstance(wallet, str) or not re.match(r"^0x[0-9a-fA-F]{40}$", wallet):
             return _error(400, "payor_wallet must be a Base wallet address")
-        now = int(self.clock.epoch())
-        invoice_id = "inv_" + "".join(self.rng.choice(string.ascii_lowercase + string.digits)
-                                      for _ in range(12))
-        invoice = {"status": "pending", "invoice_id": invoice_id, "credits": quantity,
-                   "message": "Send the payment amount to the wallet below within one hour.",
-                   "payment_amount": f"{quantity * 25:.2f}", "payment_token": "USDC",
-                   "payment_network": "base", "from_wallet": wallet,
-                   "to_wallet": "0x" + "a1" * 20, "start_time": now, "expiration_time": now + 3600,
-                   "last_updated": now, "account": account.name}
+        now = self.clock.now()
+        while True:
+            invoice_id = "".join(self.rng.choice(string.ascii_letters + string.digits)
+                                 for _ in range(128))
+            if invoice_id not in self.invoices:
+                break
+        # Pay exactly this: ~10,000 $AGORA a credit, the last digits telling payments apart.
+        amount = quantity * TOKENS_PER_CREDIT + self.rng.randint(1, 999)
+        invoice = {"status": "1", "invoice_id": invoice_id, "credits": quantity,
+                   "message": f"Send exactly {amount} $AGORA on Base to the to_wallet within "
+                              "one hour; your credits are added once the payment is confirmed.",
+                   "payment_amount": amount, "payment_token": "$AGORA", "payment_network": "BASE",
+                   "from_wallet": wallet, "to_wallet": AGORA_WALLET, "start": now,
+                   "expires": now + HOUR, "updated": now, "account": account.name}
         self.invoices[invoice_id] = invoice
-        return web.json_response({k: v for k, v in invoice.items() if k != "account"})
+        return web.json_response(self._invoice_json(invoice))
 
-    def pay(self, invoice_id: str) -> None:
-        """What happens outside the API: the user pays; the credits arrive."""
+    def _invoice_json(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        if invoice["status"] == "1" and self.clock.now() >= invoice["expires"]:
+            invoice["status"], invoice["updated"] = "4", invoice["expires"]  # never paid
+        out = {k: v for k, v in invoice.items()
+               if k not in ("account", "start", "expires", "updated")}
+        out.update(start_time=int(self.clock.epoch(invoice["start"])),
+                   expiration_time=int(self.clock.epoch(invoice["expires"])),
+                   last_updated=int(self.clock.epoch(invoice["updated"])))
+        return out
+
+    def pay(self, invoice_id: str, *, credited: bool = True) -> None:
+        """What happens outside the API: the user pays the invoice (it gains ``tx_id``, status
+        "2"); with ``credited`` Agora has added the credits too (status "3")."""
         invoice = self.invoices[invoice_id]
-        invoice["status"] = "paid"
-        self.accounts_by_name[invoice["account"]].credits += invoice["credits"]
+        invoice["tx_id"] = "0x" + "".join(self.rng.choice("0123456789abcdef") for _ in range(64))
+        invoice["status"], invoice["updated"] = "2", self.clock.now()
+        if credited:
+            invoice["status"] = "3"
+            self.accounts_by_name[invoice["account"]].credits += invoice["credits"]
 
     async def credits(self, request: web.Request) -> web.Response:
         account = self._account(request, "credits")
         return account if isinstance(account, web.Response) else web.json_response(account.credits)
 
-    async def list_invoices(self, request: web.Request) -> web.Response:
-        account = self._account(request, None)
+    def _invoices(self, request: web.Request, bucket: str, keep: Any) -> web.Response:
+        """This account's invoices that ``keep`` accepts (another's are never shown)."""
+        account = self._account(request, bucket)
         if isinstance(account, web.Response):
             return account
-        return web.json_response([{k: v for k, v in i.items() if k != "account"}
-                                  for i in self.invoices.values() if i["account"] == account.name])
+        return web.json_response([self._invoice_json(i) for i in self.invoices.values()
+                                  if i["account"] == account.name and keep(i)])
+
+    async def invoices_by_account(self, request: web.Request) -> web.Response:
+        return self._invoices(request, "invoices-account", lambda invoice: True)
+
+    async def invoices_by_wallet(self, request: web.Request) -> web.Response:
+        wallet = request.match_info["payor_wallet"]
+        return self._invoices(request, "invoices-wallet",
+                              lambda invoice: invoice["from_wallet"].lower() == wallet.lower())
+
+    async def invoices_by_id(self, request: web.Request) -> web.Response:
+        # An unknown id (or another account's) is an empty list: shape inferred, not documented.
+        invoice_id = request.match_info["invoice_id"]
+        return self._invoices(request, "invoices-id",
+                              lambda invoice: invoice["invoice_id"] == invoice_id)

@@ -1,15 +1,18 @@
-"""Agora marketplace: deep dives on token contracts, paid in credits, delivered as report links.
+"""Agora marketplace: research on token contracts, paid in credits.
 
-A task is created in status "1" and does nothing until confirmed (which spends a credit); deep
-dives then take about five minutes, sometimes hours; unfinished tasks expire (default 24 h) and
-are refunded.  Status reads are limited to one request per second per key.
+A deep dive is created in status "1" and does nothing until confirmed (which spends a credit);
+it then takes about five minutes, sometimes hours, and delivers a report link.  An on-chain data
+task starts at once (status "2", no confirm step), takes a minute or two, delivers raw JSON in a
+string and is not charged if it fails.  A suggestion ("other") is read by Agora's team and never
+completes.  Unfinished tasks expire and are refunded.  Status reads are limited to one request
+per second per key; creates, credits and invoices to five a minute.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +27,7 @@ from ..core.errors import (
 )
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
+from ..core.poller import ProgressSink
 from ..core.spec import ServiceSpec
 from ..core.task import Status, Task, utcnow, valid_task_id
 
@@ -40,14 +44,20 @@ SPEC = ServiceSpec(
     retry=RetryPolicy(attempts=5, base_delay=1.0, max_delay=30.0),
 )
 
+# On-chain pulls take 1-2 min: look after 45 s, then every 5 s; stop waiting after 15 min.
+ONCHAIN_SCHEDULE = PollSchedule(interval=5.0, first=45.0, timeout=900.0)
+
 PER_MINUTE_5 = Rate(5, 60.0)
 PER_MINUTE_10 = Rate(10, 60.0)
 
+# Inferred path: Agora's docs have a page for it, but its text was not found (CONTRACTS.md §3).
 SERVICES = Endpoint("services", "GET", "/v1/market/services", rate=Rate(1, 1.0))
 OPEN_TASKS = Endpoint("open-tasks", "GET", "/v1/market/tasks/open", rate=PER_MINUTE_10)
 ACCOUNT_TASKS = Endpoint("account-tasks", "GET", "/v1/market/tasks/account", rate=PER_MINUTE_10)
 DEEP_DIVE = Endpoint("agent-deep-dive", "POST", "/v1/market/newtask/agent-deep-dive",
                      creates=True, rate=PER_MINUTE_5)
+ONCHAIN = Endpoint("on-chain-data", "POST", "/v1/market/newtask/onchain", creates=True,
+                  rate=PER_MINUTE_5)
 SUGGEST = Endpoint("other", "POST", "/v1/market/newtask/other", creates=True, rate=PER_MINUTE_5)
 CONFIRM = Endpoint("confirm-task", "POST", "/v1/market/confirmtask/{task_id}", creates=True,
                    rate=PER_MINUTE_5)
@@ -56,7 +66,17 @@ CHECK_STATUS = Endpoint("check-status", "GET", "/v1/market/tasks/checkstatus/byt
 PURCHASE = Endpoint("purchase-credits", "POST", "/v1/market/credits/purchase", creates=True,
                     rate=PER_MINUTE_5)
 CREDITS = Endpoint("check-credits", "GET", "/v1/market/credits/check", rate=PER_MINUTE_5)
-INVOICES = Endpoint("invoices", "GET", "/v1/market/invoices", rate=Rate(1, 1.0))
+# Three paths, each documented at 5/min; one shared bucket, as whether Agora counts them
+# together is not documented (sharing can only be slower, never a 429).
+INVOICES_BY_ACCOUNT = Endpoint("invoices-by-account", "GET", "/v1/market/invoices/byaccount",
+                               rate=PER_MINUTE_5, bucket="invoices")
+INVOICES_BY_WALLET = Endpoint("invoices-by-wallet", "GET",
+                              "/v1/market/invoices/bywallet/{payor_wallet}",
+                              rate=PER_MINUTE_5, bucket="invoices")
+INVOICES_BY_ID = Endpoint("invoices-by-id", "GET", "/v1/market/invoices/byinvoiceid/{invoice_id}",
+                          rate=PER_MINUTE_5, bucket="invoices")
+
+DEEP_DIVE_KIND, ONCHAIN_KIND, SUGGESTION_KIND = "agent-deep-dive", "on-chain-data", "other"
 
 UNCONFIRMED = "1"  # received, not confirmed: nothing happens (and nothing is paid) until confirmed
 STATUS_MAP = {UNCONFIRMED: Status.PENDING, "2": Status.RUNNING, "3": Status.COMPLETED,
@@ -66,6 +86,15 @@ _EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")  # Solana mints
 _HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 _TASK_ID = re.compile(r"^[a-z]{8}$")
+# Agora's invoice ids are 128 characters; their alphabet is not documented, so any URL-safe
+# id up to twice that is let through (it goes into a path, hence no / ? # or spaces).
+_INVOICE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,256}$")
+
+INVOICE_STATUS = {"1": "payment not received", "2": "payment confirmed",
+                  "3": "credits available", "4": "expired or canceled"}
+ONCHAIN_MAX_HOURS = 72  # the on-chain endpoint documents 1-72 h; deep dives document no maximum
+SUGGESTION_NOTE = ("a suggestion: Agora's team reads it and it never completes, "
+                   "so kit does not wait for it")
 
 
 def _bad(message: str) -> InvalidRequest:
@@ -88,10 +117,16 @@ def check_handle(value: Any) -> str | None:
     return handle
 
 
-def check_expiration(hours: Any) -> int | None:
-    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int)
-                              or not 24 <= hours <= 72):
-        raise _bad(f"expiration must be a whole number of hours from 24 to 72, got {hours!r}.")
+def check_expiration(hours: Any, maximum: int | None = None) -> int | None:
+    """A task's ``expiration`` in hours: any whole number from 1 (Agora's text says 24-72 for
+    deep dives, but its own example sends 1: kit refuses nothing the service may accept), up to
+    ``maximum`` where the endpoint documents one (on-chain: 72)."""
+    if hours is None:
+        return None
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1 or (
+            maximum is not None and hours > maximum):
+        bound = f"from 1 to {maximum}" if maximum is not None else "of at least 1"
+        raise _bad(f"expiration must be a whole number of hours {bound}, got {hours!r}.")
     return hours
 
 
@@ -106,6 +141,35 @@ def deep_dive_input(contract_address: str, x_handle: str | None,
     """What a deep dive asks for: the task's ``input`` and the journal's key for reuse."""
     return {"contract_address": contract_address, "x_handle": x_handle,
             **({"expiration": expiration} if expiration else {})}
+
+
+def onchain_input(contract_address: str, expiration: int | None = None) -> dict[str, Any]:
+    """What an on-chain data pull asks for: the task's ``input`` and the journal's key."""
+    return {"contract_address": contract_address,
+            **({"expiration": expiration} if expiration else {})}
+
+
+def check_wallet(value: Any, name: str = "payor_wallet") -> str:
+    if not isinstance(value, str) or not _EVM.match(value.strip()):
+        raise _bad(f"{name} {value!r} is not a wallet address (0x + 40 hex).")
+    return value.strip()
+
+
+def check_invoice_id(value: Any) -> str:
+    if not isinstance(value, str) or not _INVOICE_ID.match(value.strip()) or value.strip() in (
+            ".", ".."):
+        raise _bad(f"invoice_id {value!r:.80} is not an Agora invoice id (letters and digits, "
+                   "128 characters as purchase_credits() returns it).")
+    return value.strip()
+
+
+def with_meaning(invoice: Any) -> dict[str, Any]:
+    """An invoice as Agora sent it, plus ``status_meaning`` (its status digit in words)."""
+    if not isinstance(invoice, dict):
+        raise ServiceError(f"Agora invoices: not an invoice object ({invoice!r:.120})",
+                           service="Agora")
+    status = str(invoice.get("status") or "")
+    return {**invoice, "status_meaning": INVOICE_STATUS.get(status, f"unknown status {status!r}")}
 
 
 class AgoraErrors(ErrorReader):
@@ -137,8 +201,13 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
     expires = data.get("expiration_time")
     now = time.time() if now is None else now
     task.error = task.note = None
+    service = data.get("service") or task.kind
     if task.status is Status.COMPLETED:
         pass
+    elif task.status is Status.EXPIRED and service == ONCHAIN_KIND:
+        # Agora has no "failed" digit: a pull that fails ends in "4" and is not charged.
+        said = f" ({data['message']})" if data.get("message") else ""
+        task.error = f"Agora: the on-chain data task failed, expired or was canceled; it is not charged{said}"
     elif task.status is Status.EXPIRED:
         task.error = "Agora: the task expired or was canceled; its credit is refunded"
     elif isinstance(expires, (int, float)) and expires < now:
@@ -146,6 +215,8 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
         task.error = f"Agora: expired at {_timestamp(expires):%Y-%m-%d %H:%M} UTC without a deliverable"
     elif service_status == UNCONFIRMED:
         task.note = "awaiting confirmation: confirm_task() spends a credit and starts the work"
+    elif service == SUGGESTION_KIND:
+        task.note = SUGGESTION_NOTE
 
 
 def to_task(data: dict[str, Any], kind: str | None = None, now: float | None = None) -> Task:
@@ -193,7 +264,7 @@ class Agora(ServiceClient):
                         expiration: int | None = None) -> Task:
         """Create a deep-dive task (status "1": not started, not paid until confirmed).
 
-        ``expiration``: hours (24-72) after which an unfinished task expires and is refunded.
+        ``expiration``: hours (1 or more) after which an unfinished task expires and is refunded.
         """
         body: dict[str, Any] = {"contract_address": check_contract(contract_address)}
         handle = check_handle(x_handle)
@@ -214,8 +285,37 @@ class Agora(ServiceClient):
                 exc.message += " Agora lists no such task: it was not created."
                 raise exc from None
             data = found
-        task = to_task(data, "agent-deep-dive", now=self._now())
+        task = to_task(data, DEEP_DIVE_KIND, now=self._now())
         task.input = deep_dive_input(body["contract_address"], handle, expiration)
+        self._record([task])
+        return task
+
+    async def onchain(self, contract_address: str, expiration: int | None = None) -> Task:
+        """Pull on-chain data for a token contract.  **Spends one credit at once**: the task
+        starts in status "2" (no confirm step), takes a minute or two, and is not charged if
+        it fails.  The deliverable is raw JSON in a string (``kit.onchain_data`` parses it).
+
+        ``expiration``: hours (1-72) after which an unfinished task expires.
+        """
+        body: dict[str, Any] = {"contract_address": check_contract(contract_address)}
+        if check_expiration(expiration, ONCHAIN_MAX_HOURS) is not None:
+            body["expiration"] = expiration
+        sent_at = self._now()
+        try:
+            data = await self._call(ONCHAIN, json_body=body)
+        except (TransportError, ServiceError) as exc:
+            # A lost answer may still have spent a credit: look before paying twice.
+            try:
+                found = await self._find_onchain(body["contract_address"], sent_at)
+            except KitError:
+                raise exc from None
+            if found is None:
+                exc.may_have_acted = False
+                exc.message += " Agora lists no such task: it was not created."
+                raise exc from None
+            data = found
+        task = to_task(data, ONCHAIN_KIND, now=self._now())
+        task.input = onchain_input(body["contract_address"], expiration)
         self._record([task])
         return task
 
@@ -230,15 +330,33 @@ class Agora(ServiceClient):
                 return data
         return None
 
+    async def _find_onchain(self, contract_address: str, sent_at: float) -> dict[str, Any] | None:
+        """The on-chain task the account list shows for this contract, started since the lost
+        create (it may have finished already, so any status), that no journal knows."""
+        listed = await self._call(ACCOUNT_TASKS) or []
+        known = set(self._journaled)
+        since = sent_at - 300  # the service's clock may be a few minutes behind this machine's
+        for data in reversed(listed):
+            start = data.get("start_time")
+            if (data.get("task_id") not in known and data.get("service") == ONCHAIN_KIND
+                    and data.get("contract_address") == contract_address
+                    and isinstance(start, (int, float)) and start >= since):
+                return data
+        return None
+
     async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
                    ) -> list[Task | KitError]:
-        """A job's claimed deep dives: created, and with ``options["confirm"]`` confirmed at once
-        (the work starts while the rest are created).  Out of credits: raised, with the task."""
+        """A job's claimed inputs: on-chain pulls created (they start at once), deep dives
+        created and with ``options["confirm"]`` confirmed at once (the work starts while the
+        rest are created).  Out of credits: raised, with the tasks so far."""
         results: list[Task | KitError] = []
-        for _, body in items:
+        for kind, body in items:
             try:
-                task = await self.deep_dive(body["contract_address"], body.get("x_handle"),
-                                            body.get("expiration"))
+                if kind == ONCHAIN_KIND:
+                    task = await self.onchain(body["contract_address"], body.get("expiration"))
+                else:
+                    task = await self.deep_dive(body["contract_address"], body.get("x_handle"),
+                                                body.get("expiration"))
             except WholeCallError as exc:
                 exc.tasks = [*results, *([None] * (len(items) - len(results)))]
                 raise
@@ -246,7 +364,8 @@ class Agora(ServiceClient):
                 results.append(exc)
                 continue
             results.append(task)
-            if options.get("confirm") and task.service_status == UNCONFIRMED:
+            if (kind != ONCHAIN_KIND and options.get("confirm")
+                    and task.service_status == UNCONFIRMED):
                 await self._confirm_in_job(task, results, len(items))
         return results
 
@@ -268,22 +387,28 @@ class Agora(ServiceClient):
 
     async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
                            ) -> Task | None:
-        """The deep dive Agora lists for this input (a create whose answer was lost), if any."""
-        body = {k: v for k, v in task_input.items() if k != "expiration"}
-        data = await self._find_created(body)
+        """The task Agora lists for this input (a create whose answer was lost), if any."""
+        if kind == ONCHAIN_KIND:
+            data = await self._find_onchain(task_input["contract_address"], sent_at)
+        else:
+            body = {k: v for k, v in task_input.items() if k != "expiration"}
+            data = await self._find_created(body)
         if data is None:
             return None
-        task = to_task(data, "agent-deep-dive", now=self._now())
+        task = to_task(data, kind, now=self._now())
         task.input = task_input
         self._record([task])
         return task
 
     async def suggest_service(self, description: str) -> Task:
-        """Suggest a new kind of service to the marketplace (an "other" task)."""
+        """Suggest a new kind of service to the marketplace (an "other" task).
+
+        Agora's team reads it; it stays in status "2" and never completes, so ``wait`` and
+        ``resume`` do not poll it (its ``note`` says so)."""
         if not isinstance(description, str) or not description.strip():
             raise _bad("suggest_service needs a non-empty description.")
         data = await self._call(SUGGEST, json_body={"description": description.strip()})
-        task = to_task(data, "other", now=self._now())
+        task = to_task(data, SUGGESTION_KIND, now=self._now())
         self._record([task])
         return task
 
@@ -323,13 +448,35 @@ class Agora(ServiceClient):
         """
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise _bad(f"quantity must be a positive whole number of credits, got {quantity!r}.")
-        if not isinstance(payor_wallet, str) or not _EVM.match(payor_wallet.strip()):
-            raise _bad(f"payor_wallet {payor_wallet!r} is not a wallet address (0x + 40 hex).")
-        return dict(await self._call(PURCHASE, json_body={"credit_quantity": quantity,
-                                                          "payor_wallet": payor_wallet.strip()}))
+        wallet = check_wallet(payor_wallet)
+        return with_meaning(await self._call(PURCHASE, json_body={"credit_quantity": quantity,
+                                                                  "payor_wallet": wallet}))
 
-    async def invoices(self) -> list[dict[str, Any]]:
-        return list(await self._call(INVOICES) or [])
+    async def invoices(self, *, wallet: str | None = None, invoice_id: str | None = None
+                       ) -> list[dict[str, Any]]:
+        """This key's invoices: all of them, those paid from ``wallet``, or the one
+        ``invoice_id`` (a list either way; another key's invoices are never shown).
+
+        Each is Agora's invoice (``status`` a digit) plus ``status_meaning``: "payment not
+        received", "payment confirmed", "credits available" or "expired or canceled"; a paid
+        one has ``tx_id``.  Five requests a minute (shared by the three ways of asking).
+        """
+        if wallet is not None and invoice_id is not None:
+            raise _bad("invoices() takes wallet= or invoice_id=, not both: an invoice id "
+                       "names one invoice already.")
+        if invoice_id is not None:
+            answer = await self._call(INVOICES_BY_ID,
+                                      path_params={"invoice_id": check_invoice_id(invoice_id)})
+        elif wallet is not None:
+            answer = await self._call(INVOICES_BY_WALLET,
+                                      path_params={"payor_wallet": check_wallet(wallet, "wallet")})
+        else:
+            answer = await self._call(INVOICES_BY_ACCOUNT)
+        if isinstance(answer, dict):  # one invoice where a list was documented: still a list
+            answer = [answer]
+        if answer is not None and not isinstance(answer, list):
+            raise ServiceError(f"Agora invoices: not a list ({answer!r:.120})", service="Agora")
+        return [with_meaning(invoice) for invoice in answer or []]
 
     async def _refresh(self, task: Task) -> None:
         data = await self._call(CHECK_STATUS, path_params={"task_id": task.id})
@@ -349,5 +496,35 @@ class Agora(ServiceClient):
 
     _bulk_refresh = _refresh_many
 
+    def _schedule_for(self, task: Task) -> PollSchedule:
+        return ONCHAIN_SCHEDULE if task.kind == ONCHAIN_KIND else self.schedule
+
+    def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
+        """The longest wait any of ``tasks`` needs (an hour with deep dives, 15 min for pulls)."""
+        timeouts = [self._schedule_for(t).timeout for t in tasks] or [self.schedule.timeout]
+        return None if None in timeouts else max(t for t in timeouts if t is not None)
+
     def waitable(self, task: Task) -> bool:
-        return task.service_status != UNCONFIRMED  # unconfirmed: nothing happens until confirm_task
+        # Unconfirmed: nothing happens until confirm_task.  A suggestion never completes.
+        return task.service_status != UNCONFIRMED and task.kind != SUGGESTION_KIND
+
+    @staticmethod
+    def _note_suggestions(tasks: Sequence[Task]) -> None:
+        for task in tasks:
+            if task.kind == SUGGESTION_KIND and not task.done:
+                task.note = SUGGESTION_NOTE
+
+    async def wait(self, tasks: Iterable[Task], *, timeout: float | None = None,
+                   progress: bool | ProgressSink | None = None, label: str | None = None
+                   ) -> list[Task]:
+        """As :meth:`ServiceClient.wait`; a suggestion is returned at once, not polled (it
+        never completes), with a note saying so."""
+        waited = await super().wait(tasks, timeout=timeout, progress=progress, label=label)
+        self._note_suggestions(waited)
+        return waited
+
+    async def resume(self, *, timeout: float | None = None, progress: Any = None,
+                     skip: Iterable[str] = ()) -> list[Task]:
+        resumed = await super().resume(timeout=timeout, progress=progress, skip=skip)
+        self._note_suggestions(resumed)  # found unfinished, but nothing to wait for
+        return resumed
