@@ -158,7 +158,8 @@ def answers_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
 
 
 FETCH_FIELDS = {"markdown": "markdown", "favicon": "favicon", "rawContent": "raw_content",
-                "rawHtml": "raw_html", "contentType": "content_type", "images": "images"}
+                "rawHtml": "raw_html", "contentType": "content_type", "images": "images",
+                "data": "data"}  # data: what a fetch with schema= extracted
 
 
 def pages_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:

@@ -230,8 +230,9 @@ def search(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     answer, sources, results, data``.
 
     Defaults suit a notebook: ``depth="standard"``, ``output_type="sourcedAnswer"``.  Other
-    parameters in Python spelling (``include_domains=``, ``from_date=`` as ``datetime.date`` or
-    ``"YYYY-MM-DD"``, ``output_type="structured"`` with ``structured_output_schema=`` a dict, ...)
+    parameters in Python spelling (``include_domains=``, ``from_date=`` as ``datetime.date``,
+    ``"YYYY-MM-DD"`` or an ISO datetime, sent as its date, ``output_type="structured"`` with
+    ``structured_output_schema=`` a dict, ...)
     plus ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``, ``wait``.
     Each task is billed: a repeated query is sent once, and the journal's earlier answers are
     reused unless ``fresh=True``.  ``kit.frames.sources(df)`` gives the sources as a long table.
@@ -249,7 +250,8 @@ def research(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
 
 def fetch_pages(urls: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     """Linkup fetch tasks, one row per URL: ``url, task_id, status, error, markdown, favicon,
-    raw_content, raw_html, content_type, images`` (``render_js=``, ``include_raw_html=``, ...)."""
+    raw_content, raw_html, content_type, images, data`` (``render_js=``, ``include_raw_html=``,
+    ...; ``schema=`` a JSON schema, dict or string, and ``instructions=`` fill ``data``)."""
     return _linkup(urls, "fetch", "url", "URLs", dict(params), "fetch_pages")
 
 

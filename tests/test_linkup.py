@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import json
+import time
 
 import pandas as pd
 import pytest
 
 import kit
-from kit.services.linkup import build_input
+from kit.services.linkup import build_input, normalize_input, same_input
 from tests.conftest import FAST_RETRY
 
 
@@ -89,8 +91,10 @@ def test_structured_output_takes_a_dict_schema(sandbox):
     df = kit.search(["Microsoft revenue"], output_type="structured",
                     structured_output_schema=schema, progress=False)
     assert set(df.loc[0, "data"]) == {"revenue", "company"}
-    sent = sandbox.linkup.tasks[df.loc[0, "task_id"]]["input"]["structuredOutputSchema"]
+    task = sandbox.linkup.tasks[df.loc[0, "task_id"]]
+    sent = task["sent"]["structuredOutputSchema"]
     assert isinstance(sent, str) and '"revenue"' in sent
+    assert task["input"]["structuredOutputSchema"] == schema  # echoed as an object
 
 
 def test_inputs_are_mapped_and_validated():
@@ -98,11 +102,12 @@ def test_inputs_are_mapped_and_validated():
                                   datetime.date(2025, 1, 1), "toDate": "2025-02-01",
                                   "max_results": 5})
     assert body == {"q": "x", "includeDomains": ["a.com"], "fromDate": "2025-01-01",
-                    "toDate": "2025-02-01", "maxResults": 5}
+                    "toDate": "2025-02-01", "maxResults": 5, "depth": "standard",
+                    "outputType": "sourcedAnswer"}
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"depth": "deepest"}, "depth='deepest' is not one of fast, standard, deep"),
+    ({"depth": "deepest"}, "depth='deepest' is not one of flash, fast, standard, deep"),
     ({"output_type": "answer"}, "outputType='answer'"),
     ({"output_type": "structured"}, "needs structured_output_schema"),
     ({"from_date": "2025-13-01"}, "not a date"),
@@ -189,3 +194,189 @@ async def test_processing_maps_to_running_and_errors_keep_service_words(linkup, 
     async with kit.Linkup(base_url=sandbox.url, api_key="wrong") as c:
         with pytest.raises(kit.AuthenticationError, match="Invalid API key"):
             await c.search("q")
+
+
+# -- lost answers: matching what was sent to what Linkup echoes --------------------------------
+SCHEMA = {"type": "object", "properties": {"revenue": {"type": "number"},
+                                           "company": {"type": "string"}}}
+
+
+def _lose_next_create(sandbox, kind: str = "5xx") -> None:
+    """The next POST /v1/tasks is handled (the task is created) and its answer lost."""
+    sandbox.faults.add(kind, times=1, method="POST", path="/v1/tasks", after=True)
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, json.dumps(SCHEMA)], ids=["dict", "string"])
+@pytest.mark.parametrize("lost", ["5xx", "drop"])
+async def test_structured_search_with_a_lost_answer_is_found_not_sent_again(
+        linkup, sandbox, schema, lost):
+    q = f"lost structured {lost} {type(schema).__name__}"
+    _lose_next_create(sandbox, lost)
+    task = await linkup.search(q, output_type="structured", structured_output_schema=schema,
+                               include_sources=True, from_date="2025-01-01T08:30:00Z",
+                               to_date=datetime.datetime(2025, 6, 30, 23, 59))
+    assert sandbox.faults.rules[0].hits == 1
+    assert sandbox.linkup.creates[("search", q)] == 1  # created once, not paid twice
+    assert task.id in sandbox.linkup.tasks and task.status is not kit.Status.FAILED
+    assert task.input["structuredOutputSchema"] == build_input(
+        "search", {"q": q, "output_type": "structured", "structured_output_schema": schema}
+    )["structuredOutputSchema"]  # what was sent: the journal's reuse key
+    await linkup.wait([task], progress=False)
+    assert set(task.output["data"]) == {"revenue", "company"}
+    assert {"type", "content"} <= set(task.output["sources"][0])
+
+
+def test_helper_recovers_a_lost_structured_search(sandbox):
+    q = "lost structured through a job"
+    _lose_next_create(sandbox)
+    df = kit.search([q], output_type="structured", structured_output_schema=json.dumps(SCHEMA),
+                    progress=False, fresh=True)
+    assert sandbox.faults.rules[0].hits == 1
+    assert df.loc[0, "status"] == "completed" and set(df.loc[0, "data"]) == {"revenue", "company"}
+    assert sandbox.linkup.creates[("search", q)] == 1
+
+
+async def test_a_lookup_that_fails_leaves_the_task_unknown_never_not_created(linkup, sandbox):
+    q = "lost and the list is down"
+    _lose_next_create(sandbox)
+    sandbox.faults.add("5xx", method="GET", path="/v1/tasks")  # every list read fails
+    task = await linkup.search(q, output_type="structured", structured_output_schema=SCHEMA)
+    assert task.status is kit.Status.UNKNOWN and task.id is None
+    assert "may exist" in task.error and "not created" not in task.error
+    assert sandbox.linkup.creates[("search", q)] == 1
+    with pytest.raises(kit.KitError):  # a job's orphan then stays "may exist"
+        await linkup.find_created("search", task.input, 0.0)
+
+
+async def test_find_created_matches_an_echoed_input(linkup, sandbox):
+    # Sent by someone else, as the official SDK does: a string schema, an ISO datetime.
+    sent = {"q": "sent elsewhere", "depth": "fast", "outputType": "structured",
+            "structuredOutputSchema": json.dumps(SCHEMA), "fromDate": "2025-03-01T00:00:00+00:00"}
+    key = sandbox.api_key("linkup")
+    task_id = sandbox.linkup.add_task(key, "search", sent)
+    echoed = sandbox.linkup.tasks[task_id]["input"]
+    assert echoed["fromDate"] == "2025-03-01" and echoed["includeImages"] is False
+    mine = build_input("search", {"q": "sent elsewhere", "depth": "fast",
+                                  "output_type": "structured", "structured_output_schema": SCHEMA,
+                                  "from_date": datetime.date(2025, 3, 1)})
+    found = await linkup.find_created("search", mine, time.time())
+    assert found is not None and found.id == task_id and found.input == mine
+    other = {**mine, "includeSources": True}  # not the same request
+    assert await linkup.find_created("search", other, time.time()) is None
+
+
+@pytest.mark.parametrize("listed, same", [
+    ({"includeImages": False, "includeSources": False, "maxResults": 10,
+      "structuredOutputSchema": None, "includeDomains": None}, True),
+    ({"maxResults": 3}, True),  # a default Linkup fills in that kit does not know
+    ({"includeImages": True}, False),
+    ({"includeDomains": ["a.com"]}, False),
+    ({"depth": "deep"}, False),
+    ({"fromDate": "2025-01-02"}, False),
+    ({"futureField": 1}, True),  # unknown extra fields are ignored
+])
+def test_same_input_compares_normalized_inputs(listed, same):
+    sent = build_input("search", {"q": "n", "from_date": "2025-01-01T12:00:00Z"})
+    echoed = {**sent, "fromDate": "2025-01-01", **listed}
+    assert same_input("search", sent, echoed) is same
+    assert normalize_input("search", sent) == normalize_input("search", {
+        "q": "n", "depth": "standard", "outputType": "sourcedAnswer", "fromDate": "2025-01-01",
+        "includeImages": False, "structuredOutputSchema": None})
+
+
+# -- inputs --------------------------------------------------------------------------------------
+async def test_client_methods_always_send_depth_and_output_type(linkup, sandbox):
+    search = await linkup.search("always sent")
+    research = await linkup.research("always sent research")
+    flash = await linkup.search("flash search", depth="flash", output_type="searchResults")
+    assert sandbox.linkup.tasks[search.id]["sent"] == {"q": "always sent", "depth": "standard",
+                                                       "outputType": "sourcedAnswer"}
+    assert sandbox.linkup.tasks[research.id]["sent"] == {"q": "always sent research",
+                                                         "outputType": "sourcedAnswer"}
+    assert sandbox.linkup.tasks[flash.id]["sent"]["depth"] == "flash"
+    await linkup.wait([flash], progress=False)
+    assert flash.status is kit.Status.COMPLETED and flash.output["results"]
+
+
+@pytest.mark.parametrize("value, sent", [
+    ("2025-01-01", "2025-01-01"),
+    ("2025-01-01T23:30:00Z", "2025-01-01"),
+    ("2025-01-01T23:30:00-05:00", "2025-01-01"),  # the date as written
+    (datetime.datetime(2025, 1, 1, 23, 30), "2025-01-01"),
+    (datetime.date(2025, 1, 1), "2025-01-01"),
+])
+def test_dates_and_datetimes_are_sent_as_dates(value, sent):
+    assert build_input("research", {"q": "x", "from_date": value})["fromDate"] == sent
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"from_date": "2025-01-01T25:00:00"}, "not a date"),
+    ({"schema": "[1, 2]"}, "schema must be a JSON schema"),
+    ({"schema": "{not json"}, "schema must be a JSON schema"),
+    ({"instructions": "the title"}, "give a schema"),
+])
+def test_bad_fetch_and_date_inputs_are_refused(params, message):
+    kind = "search" if "from_date" in params else "fetch"
+    base = {"q": "x"} if kind == "search" else {"url": "https://example.com/"}
+    with pytest.raises(kit.InvalidRequest, match=message):
+        build_input(kind, {**base, **params})
+
+
+def test_fetch_with_a_schema_has_a_data_column(sandbox):
+    schema = {"type": "object", "properties": {"title": {"type": "string"},
+                                               "price": {"type": "number"}}}
+    df = kit.fetch_pages(["https://example.com/product"], schema=schema,
+                         instructions="The product's title and price.", progress=False)
+    assert "data" in df.columns and set(df.loc[0, "data"]) == {"title", "price"}
+    task = sandbox.linkup.tasks[df.loc[0, "task_id"]]
+    assert json.loads(task["sent"]["schema"]) == schema and task["input"]["schema"] == schema
+    plain = kit.fetch_pages(["https://example.com/plain"], progress=False)
+    assert pd.isna(plain.loc[0, "data"])
+
+
+async def test_extract_tasks_are_listed_and_read_but_not_created(sandbox):
+    key = sandbox.api_key("linkup", "globex")
+    planted = sandbox.linkup.add_task(key, "extract", {"url": "https://example.com/x"})
+    async with kit.Linkup(base_url=sandbox.url, api_key=key, retry=FAST_RETRY) as c:
+        listed = [t async for t in c.iter_tasks(type="extract")]
+        assert [t.id for t in listed] == [planted] and listed[0].kind == "extract"
+        everything = {t.id: t for t in (await c.list_tasks()).tasks}
+        assert everything[planted].kind == "extract"
+        one = await c.get_task(planted)
+        assert one.kind == "extract" and one.input == {"url": "https://example.com/x"}
+        before = sandbox.log.count("/v1/tasks", "POST")
+        with pytest.raises(kit.InvalidRequest, match="TASK_TYPE_NOT_SUPPORTED"):
+            await c.submit([{"type": "extract", "input": {"url": "https://example.com/x"}}])
+        assert sandbox.log.count("/v1/tasks", "POST") == before  # refused before sending
+
+
+# -- the sandbox speaks Linkup on every /v1 path ---------------------------------------------------
+@pytest.mark.parametrize("method, path, status, code", [
+    ("GET", "/v1/nope", 404, "NOT_FOUND"),
+    ("DELETE", "/v1/tasks", 405, "METHOD_NOT_ALLOWED"),
+    ("POST", "/v1/tasks/00000000-0000-4000-8000-000000000000", 405, "METHOD_NOT_ALLOWED"),
+    ("GET", "/v1/tasks/not-a-uuid", 400, "VALIDATION_ERROR"),
+    ("GET", "/v1/tasks/00000000-0000-4000-8000-000000000000", 404, "TASK_NOT_FOUND"),
+])
+async def test_sandbox_errors_are_linkup_shaped(sandbox, method, path, status, code):
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {sandbox.api_key('linkup')}"}
+    async with aiohttp.ClientSession() as s, s.request(method, sandbox.url + path,
+                                                       headers=headers) as r:
+        body = await r.json()
+    assert r.status == status and body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and isinstance(body["error"]["details"], list)
+
+
+async def test_a_non_uuid_task_id_is_an_invalid_request(linkup):
+    with pytest.raises(kit.InvalidRequest, match="UUID"):
+        await linkup.get_task("not-a-uuid")
+
+
+async def test_an_empty_list_has_no_pages(sandbox):
+    async with kit.Linkup(base_url=sandbox.url, api_key=sandbox.api_key("linkup", "over-budget"),
+                          retry=FAST_RETRY) as c:
+        page = await c.list_tasks()
+        assert (page.tasks, page.total, page.total_pages) == ([], 0, 0)
+        assert [t async for t in c.iter_tasks()] == []

@@ -18,11 +18,13 @@ from .people import COMPANIES, rng_for
 
 # Service seconds a task takes, by type (and search depth): the public figures.
 DURATIONS = {
+    ("search", "flash"): (0.2, 0.8),  # inferred: faster than fast
     ("search", "fast"): (0.5, 1.5),
     ("search", "standard"): (1.0, 3.0),
     ("search", "deep"): (5.0, 30.0),
     ("fetch", None): (1.0, 5.0),
     ("research", None): (120.0, 1200.0),
+    ("extract", None): (1.0, 5.0),  # only planted (add_task): the tasks API refuses to create one
 }
 QUEUE_DELAY = (0.1, 0.5)  # pending -> processing
 DOMAINS = ["reuters.com", "bloomberg.com", "nature.com", "wikipedia.org", "ft.com", "arxiv.org",
@@ -49,6 +51,72 @@ def _error(status: int, code: str, message: str, details: list | None = None) ->
                                         "details": details or []}}, status=status)
 
 
+TYPES = ("search", "fetch", "research")
+NOT_CREATABLE = ("extract",)  # a Linkup task type the tasks API answers 403 to
+ENUMS = {
+    "search": {"depth": ("flash", "fast", "standard", "deep"),
+               "outputType": ("searchResults", "sourcedAnswer", "structured")},
+    "research": {"outputType": ("sourcedAnswer", "structured"),
+                 "mode": ("answer", "auto", "investigate", "research"),
+                 "reasoningDepth": ("S", "M", "L", "XL")},
+    "fetch": {"mode": ("standard", "pro")},
+}
+# The input as the service echoes it: every field, defaults filled in (inferred where the
+# contract says "…": maxResults' default and the nulls of optional fields).
+ECHOED = {
+    "search": {"q": None, "depth": "standard", "outputType": "sourcedAnswer",
+               "structuredOutputSchema": None, "includeImages": False, "includeDomains": None,
+               "excludeDomains": None, "fromDate": None, "toDate": None, "maxResults": 10,
+               "includeInlineCitations": False, "includeSources": False},
+    "fetch": {"url": None, "renderJs": False, "includeRawHtml": False,
+              "includeRawContent": False, "extractImages": False, "mode": "standard",
+              "schema": None, "instructions": None},
+    "research": {"q": None, "outputType": "sourcedAnswer", "structuredOutputSchema": None,
+                 "mode": None, "reasoningDepth": None, "fromDate": None, "toDate": None,
+                 "includeDomains": None, "excludeDomains": None},
+}
+_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})([T ].+)?$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _day(value: Any) -> str | None:
+    """The date of ``YYYY-MM-DD`` or of a full ISO datetime (which the service trims)."""
+    found = _DAY.match(value) if isinstance(value, str) else None
+    if found is None:
+        return None
+    try:
+        if found.group(2):
+            datetime.fromisoformat(value)
+        return datetime.strptime(found.group(1), "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        return None
+
+
+def _schema(value: Any) -> dict[str, Any] | None:
+    """A JSON schema object, from the string clients send (or an object)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def normalized(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The input as the service keeps and echoes it: defaults filled, schemas as objects,
+    datetimes as dates; fields it does not know are dropped."""
+    echoed = dict(ECHOED[kind])
+    for name, value in data.items():
+        if name not in echoed or value is None:
+            continue
+        if name in ("structuredOutputSchema", "schema"):
+            value = _schema(value)
+        elif name in ("fromDate", "toDate"):
+            value = _day(value)
+        echoed[name] = value
+    return echoed
+
+
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
@@ -60,7 +128,7 @@ def _validate(index: int, item: Any) -> list[dict[str, str]]:
     if not isinstance(item, dict):
         return [{"field": where, "message": "must be an object"}]
     kind, data = item.get("type"), item.get("input")
-    if kind not in ("search", "fetch", "research"):
+    if kind not in TYPES:
         return [{"field": f"{where}.type", "message": "must be one of search, fetch, research"}]
     if not isinstance(data, dict):
         return [{"field": f"{where}.input", "message": "must be an object"}]
@@ -68,29 +136,21 @@ def _validate(index: int, item: Any) -> list[dict[str, str]]:
     required = "url" if kind == "fetch" else "q"
     if not isinstance(data.get(required), str) or not data[required].strip():
         errors.append({"field": f"{where}.input.{required}", "message": "is required"})
-    enums = {"search": {"depth": ("fast", "standard", "deep"),
-                        "outputType": ("searchResults", "sourcedAnswer", "structured")},
-             "research": {"outputType": ("sourcedAnswer", "structured"),
-                          "mode": ("answer", "auto", "investigate", "research"),
-                          "reasoningDepth": ("S", "M", "L", "XL")},
-             "fetch": {"mode": ("standard", "pro")}}[kind]
-    for name, allowed in enums.items():
+    for name, allowed in ENUMS[kind].items():
         if name in data and data[name] not in allowed:
             errors.append({"field": f"{where}.input.{name}",
                            "message": f"must be one of {', '.join(allowed)}"})
     for name in ("fromDate", "toDate"):
-        if name in data and not (isinstance(data[name], str)
-                                 and re.match(r"^\d{4}-\d{2}-\d{2}$", data[name])):
-            errors.append({"field": f"{where}.input.{name}", "message": "must be YYYY-MM-DD"})
+        if data.get(name) is not None and _day(data[name]) is None:
+            errors.append({"field": f"{where}.input.{name}",
+                           "message": "must be YYYY-MM-DD or an ISO datetime"})
     if data.get("outputType") == "structured":
         schema = data.get("structuredOutputSchema")
-        try:
-            ok = isinstance(schema, str) and isinstance(json.loads(schema), dict)
-        except ValueError:
-            ok = False
-        if not ok:
+        if not (isinstance(schema, str) and _schema(schema) is not None):
             errors.append({"field": f"{where}.input.structuredOutputSchema",
                            "message": "is required as a JSON schema string with structured output"})
+    if kind == "fetch" and data.get("schema") is not None and _schema(data["schema"]) is None:
+        errors.append({"field": f"{where}.input.schema", "message": "must be a JSON schema object"})
     return errors
 
 
@@ -122,8 +182,11 @@ class LinkupSandbox:
         self._recent: dict[str, list[float]] = {}
 
     def routes(self) -> list[web.RouteDef]:
+        # Last, any other /v1 path or method (not Agora's /v1/market): a Linkup-shaped error,
+        # as the service answers on every /v1 path.
         return [web.post("/v1/tasks", self.create), web.get("/v1/tasks", self.list),
-                web.get("/v1/tasks/{task_id}", self.get)]
+                web.get("/v1/tasks/{task_id}", self.get),
+                web.route("*", r"/v1{tail:(?!/market(?:/|$)).*}", self.elsewhere)]
 
     # -- state -----------------------------------------------------------------------------
     def _account(self, request: web.Request) -> LinkupAccount | web.Response:
@@ -151,13 +214,22 @@ class LinkupSandbox:
     def ground_truth(self, task: dict[str, Any]) -> Any:
         kind, data = task["type"], task["input"]
         rng = rng_for(self.seed, "linkup", kind, json.dumps(data, sort_keys=True))
+        if kind == "extract":
+            return {"data": {"title": rng.choice(COMPANIES)}}  # inferred: never documented
         if kind == "fetch":
             host = re.sub(r"^https?://", "", data["url"]).split("/")[0]
-            out = {"markdown": f"# {host}\n\nPage text of {data['url']}.\n\n"
-                               f"{rng.choice(COMPANIES)} announced results today.",
-                   "favicon": f"https://{host}/favicon.ico"}
+            out: dict[str, Any] = {"markdown": f"# {host}\n\nPage text of {data['url']}.\n\n"
+                                               f"{rng.choice(COMPANIES)} announced results today.",
+                                   "favicon": f"https://{host}/favicon.ico"}
             if data.get("includeRawHtml"):
                 out["rawHtml"] = f"<html><body><h1>{host}</h1></body></html>"
+            if data.get("includeRawContent"):
+                out["rawContent"] = f"<html><body><h1>{host}</h1></body></html>"
+                out["contentType"] = "text/html"
+            if data.get("extractImages"):
+                out["images"] = [{"alt": f"{host} logo", "url": f"https://{host}/logo.png"}]
+            if data.get("schema") is not None:
+                out["data"] = _structured(data["schema"], rng, "value")
             return out
         q = data["q"]
         sources = [{"name": f"{q[:40]} - {d}", "url": f"https://{d}/{rng.randrange(10**6)}",
@@ -165,13 +237,16 @@ class LinkupSandbox:
                     "favicon": f"https://{d}/favicon.ico"}
                    for d in rng.sample(DOMAINS, rng.randint(2, 5))]
         output_type = data.get("outputType", "sourcedAnswer")
+        results = [{"type": "text", "name": s["name"], "url": s["url"], "content": s["snippet"],
+                    "favicon": s["favicon"]} for s in sources]
         if output_type == "searchResults":
-            return {"results": [{"type": "text", "name": s["name"], "url": s["url"],
-                                 "content": s["snippet"], "favicon": s["favicon"]}
-                                for s in sources]}
+            images = [{"type": "image", "name": f"{q[:40]} (image)",
+                       "url": f"https://{DOMAINS[0]}/img/{rng.randrange(10**6)}.jpg"}]
+            return {"results": results + (images if data.get("includeImages") else [])}
         if output_type == "structured":
-            value = _structured(json.loads(data["structuredOutputSchema"]), rng, "value")
-            return {"data": value, "sources": sources} if data.get("includeSources") else value
+            value = _structured(data["structuredOutputSchema"], rng, "value")
+            # With includeSources the sources are search results (type, content), not snippets.
+            return {"data": value, "sources": results} if data.get("includeSources") else value
         return {"answer": f"In short: {q.rstrip('?')} - according to {sources[0]['url'].split('/')[2]}"
                           f", {rng.choice(COMPANIES)} leads with {rng.randint(2, 95)}%.",
                 "sources": sources}
@@ -207,6 +282,12 @@ class LinkupSandbox:
             return _error(400, "VALIDATION_ERROR", "The body must be an array of 1 to 100 tasks.")
         if len(body) > 100:
             return _error(400, "VALIDATION_ERROR", f"At most 100 tasks per request, got {len(body)}.")
+        refused = sorted({item.get("type") for item in body if isinstance(item, dict)
+                          and item.get("type") in NOT_CREATABLE})
+        if refused:
+            return _error(403, "TASK_TYPE_NOT_SUPPORTED",
+                          f"Task type {refused[0]} is not supported by the tasks API.",
+                          [{"field": "type", "message": f"{refused[0]} is not supported"}])
         details = [d for i, item in enumerate(body) for d in _validate(i, item)]
         if details:
             return _error(400, "VALIDATION_ERROR", "Invalid task parameters.", details)
@@ -222,30 +303,41 @@ class LinkupSandbox:
         answer = []
         now = self.clock.now()
         for item in body:
-            data = item["input"]
-            kind = item["type"]
-            depth = data.get("depth", "standard") if kind == "search" else None
-            low, high = DURATIONS[(kind, depth)]
-            starts = now + self.rng.uniform(*QUEUE_DELAY)
-            key = data.get("url") if kind == "fetch" else data.get("q")
-            fails = None
-            if key in self.config.fail:
-                fails = ("FETCH_ERROR: the page could not be fetched" if kind == "fetch"
-                         else "SEARCH_QUERY_NO_RESULT: no results for this query")
-            task_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-            self.tasks[task_id] = {"account": account.key, "type": kind, "input": data,
-                                   "created": now, "starts": starts,
-                                   "due": starts + self.rng.uniform(low, high), "fails": fails}
-            self.creates[(kind, str(key))] += 1
+            task_id = self.add_task(account.key, item["type"], item["input"], now=now)
+            key = self.tasks[task_id]["key"]
+            self.creates[(item["type"], str(key))] += 1
             account.credits -= 1
             answer.append(self.as_json(task_id, status="pending"))  # as created
         return web.json_response(answer)
+
+    def add_task(self, account_key: str, kind: str, data: dict[str, Any], *,
+                 now: float | None = None) -> str:
+        """Store a task (kept as the service echoes it, what was sent beside it); its id.
+        Tests call it to plant a task the tasks API cannot create (``extract``)."""
+        now = self.clock.now() if now is None else now
+        echoed = normalized(kind, data) if kind in ECHOED else dict(data)
+        depth = echoed.get("depth", "standard") if kind == "search" else None
+        low, high = DURATIONS[(kind, depth)]
+        starts = now + self.rng.uniform(*QUEUE_DELAY)
+        key = echoed.get("url") if kind in ("fetch", "extract") else echoed.get("q")
+        fails = None
+        if key in self.config.fail:
+            fails = ("FETCH_ERROR: the page could not be fetched" if kind == "fetch"
+                     else "SEARCH_QUERY_NO_RESULT: no results for this query")
+        task_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        self.tasks[task_id] = {"account": account_key, "type": kind, "input": echoed,
+                               "sent": data, "key": key, "created": now, "starts": starts,
+                               "due": starts + self.rng.uniform(low, high), "fails": fails}
+        return task_id
 
     async def get(self, request: web.Request) -> web.Response:
         account = self._account(request)
         if isinstance(account, web.Response):
             return account
         task_id = request.match_info["task_id"]
+        if not _UUID.match(task_id):
+            return _error(400, "VALIDATION_ERROR", "The task id must be a UUID.",
+                          [{"field": "id", "message": "must be a UUID"}])
         task = self.tasks.get(task_id)
         if task is None or task["account"] != account.key:
             return _error(404, "TASK_NOT_FOUND", f"Task {task_id} not found.")
@@ -282,6 +374,17 @@ class LinkupSandbox:
         return web.json_response({
             "data": [self.as_json(i) for _, i in rows[(page - 1) * size: page * size]],
             "metadata": {"page": page, "pageSize": size, "total": total,
-                         "totalPages": max(1, -(-total // size))},
+                         "totalPages": -(-total // size)},  # 0 when there are none
             "quota": {"inFlight": self.in_flight(account.key), "limit": self.config.queue_limit},
         })
+
+    async def elsewhere(self, request: web.Request) -> web.Response:
+        """Any other /v1 path or method: 405 on the tasks paths, 404 elsewhere, Linkup-shaped."""
+        known = {"/v1/tasks": ("GET", "POST")}
+        allowed = known.get(request.path.rstrip("/")) or (
+            ("GET",) if re.match(r"^/v1/tasks/[^/]+/?$", request.path) else None)
+        if allowed and request.method not in allowed:
+            return _error(405, "METHOD_NOT_ALLOWED",
+                          f"{request.method} is not allowed on {request.path}; use "
+                          f"{' or '.join(allowed)}.")
+        return _error(404, "NOT_FOUND", f"No route for {request.method} {request.path}.")

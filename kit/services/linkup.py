@@ -61,6 +61,7 @@ STATUS_MAP = {
 
 # How long each kind of task takes, hence when to look (service seconds).
 SCHEDULES = {
+    ("search", "flash"): PollSchedule(interval=0.5, first=0.5),
     ("search", "fast"): PollSchedule(interval=1.0, first=1.0),
     ("search", "standard"): PollSchedule(interval=1.0, first=1.5),
     ("search", "deep"): PollSchedule(interval=2.0, first=5.0),
@@ -85,7 +86,7 @@ PARAMS: dict[str, dict[str, str]] = {
     "fetch": {
         "url": "url", "render_js": "renderJs", "include_raw_html": "includeRawHtml",
         "include_raw_content": "includeRawContent", "extract_images": "extractImages",
-        "mode": "mode",
+        "mode": "mode", "schema": "schema", "instructions": "instructions",
     },
     "research": {
         "q": "q", "output_type": "outputType", "structured_output_schema": "structuredOutputSchema",
@@ -94,8 +95,15 @@ PARAMS: dict[str, dict[str, str]] = {
     },
 }
 REQUIRED = {"search": "q", "fetch": "url", "research": "q"}
+# Always sent, as the docs' examples and the official SDK do (the helpers' defaults too).
+SENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "search": {"depth": "standard", "outputType": "sourcedAnswer"},
+    "research": {"outputType": "sourcedAnswer"},
+}
+# Task types Linkup lists but does not let the tasks API create (403 TASK_TYPE_NOT_SUPPORTED).
+LISTED_ONLY = ("extract",)
 CHOICES = {
-    ("search", "depth"): ("fast", "standard", "deep"),
+    ("search", "depth"): ("flash", "fast", "standard", "deep"),
     ("search", "outputType"): ("searchResults", "sourcedAnswer", "structured"),
     ("research", "outputType"): ("sourcedAnswer", "structured"),
     ("research", "mode"): ("answer", "auto", "investigate", "research"),
@@ -105,7 +113,22 @@ CHOICES = {
 BOOLEANS = {"includeImages", "includeInlineCitations", "includeSources", "renderJs",
             "includeRawHtml", "includeRawContent", "extractImages"}
 DOMAIN_LISTS = {"includeDomains", "excludeDomains"}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SCHEMAS = {"structuredOutputSchema", "schema"}  # JSON schemas: sent as strings, echoed as objects
+# A date, or an ISO datetime that starts with one (the service trims it to the date).
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})([T ].+)?$")
+
+# How Linkup echoes an input (inferred where the contract says "…"): the defaults it fills in.
+# A field at its default and a field left out are the same request.
+ECHO_DEFAULTS: dict[str, dict[str, Any]] = {
+    "search": {"includeImages": False, "includeSources": False, "includeInlineCitations": False},
+    "fetch": {"renderJs": False, "includeRawHtml": False, "includeRawContent": False,
+              "extractImages": False, "mode": "standard"},
+    "research": {},
+}
+# Fields Linkup may fill with a default kit does not know (inferred): a listed task that has one
+# kit did not send can still be kit's request.
+SERVICE_FILLED: dict[str, set[str]] = {"search": {"maxResults"}, "fetch": set(),
+                                       "research": {"mode", "reasoningDepth"}}
 
 
 def _bad(message: str) -> InvalidRequest:
@@ -114,6 +137,10 @@ def _bad(message: str) -> InvalidRequest:
 
 def build_input(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``params`` (pythonic or camelCase names) and return the service's ``input``."""
+    if kind in LISTED_ONLY:
+        raise _bad(f"the tasks API does not create {kind!r} tasks (Linkup answers 403 "
+                   "TASK_TYPE_NOT_SUPPORTED); kit can list and read them, not create them. Use "
+                   "'search', 'fetch' (schema= extracts data from a page) or 'research'.")
     if kind not in PARAMS:
         raise _bad(f"unknown task type {kind!r}; use 'search', 'fetch' or 'research'.")
     names = PARAMS[kind]
@@ -127,6 +154,8 @@ def build_input(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         body[field_name] = _check(kind, field_name, value)
+    for field_name, value in SENT_DEFAULTS.get(kind, {}).items():
+        body.setdefault(field_name, value)
     required = REQUIRED[kind]
     if not isinstance(body.get(required), str) or not body[required].strip():
         raise _bad(f"{kind} needs {required!r} as a non-empty string, got "
@@ -139,6 +168,9 @@ def build_input(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
                    "as a dict or a JSON string).")
     if "structuredOutputSchema" in body and not structured:
         raise _bad("structured_output_schema is only used with output_type='structured'.")
+    if "instructions" in body and "schema" not in body:
+        raise _bad("instructions= guide the extraction of schema=: give a schema (a JSON schema "
+                   "as a dict or a JSON string) too.")
     if "fromDate" in body and "toDate" in body and body["fromDate"] > body["toDate"]:
         raise _bad(f"from_date {body['fromDate']} is after to_date {body['toDate']}.")
     return body
@@ -151,27 +183,20 @@ def _check(kind: str, name: str, value: Any) -> Any:
             raise _bad(f"{name}={value!r} is not one of {', '.join(choices)}.")
         return value
     if name in ("fromDate", "toDate"):
-        if isinstance(value, datetime):
-            value = value.date()
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, str) and _DATE.match(value):
-            try:
-                date.fromisoformat(value)
-                return value
-            except ValueError:
-                pass
-        raise _bad(f"{name}={value!r} is not a date: use 'YYYY-MM-DD' or datetime.date.")
-    if name == "structuredOutputSchema":
-        if isinstance(value, Mapping):
-            return json.dumps(value)
-        if isinstance(value, str):
-            try:
-                json.loads(value)
-                return value
-            except ValueError:
-                pass
-        raise _bad("structured_output_schema must be a JSON schema: a dict or a JSON string.")
+        # Sent as the date alone: what Linkup keeps of a datetime anyway, so the journal's
+        # reuse key and the echoed input agree.  A datetime keeps its own (written) date.
+        if isinstance(value, (date, str)) and (day := _day(value)) is not None:
+            return day
+        raise _bad(f"{name}={value!r} is not a date: use 'YYYY-MM-DD', an ISO datetime, "
+                   "datetime.date or datetime.datetime.")
+    if name in SCHEMAS:
+        schema = _schema(value)
+        if not isinstance(schema, dict):
+            python = "structured_output_schema" if name == "structuredOutputSchema" else name
+            raise _bad(f"{python} must be a JSON schema: a dict or a JSON string of an object.")
+        return value if isinstance(value, str) else json.dumps(value)
+    if name == "instructions" and not isinstance(value, str):
+        raise _bad(f"instructions must be a string, got {type(value).__name__}.")
     if name in BOOLEANS:
         if not isinstance(value, bool):
             raise _bad(f"{name} must be True or False, got {value!r}.")
@@ -191,11 +216,66 @@ def _check(kind: str, name: str, value: Any) -> Any:
     return value
 
 
+def _day(value: Any) -> str | None:
+    """``'YYYY-MM-DD'`` of a date, a datetime or an ISO date(time) string; None if not one."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if not isinstance(value, str) or not (found := _DATE.match(value.strip())):
+        return None
+    try:
+        if found.group(2):
+            datetime.fromisoformat(value.strip())
+        return date.fromisoformat(found.group(1)).isoformat()
+    except ValueError:
+        return None
+
+
+def _schema(value: Any) -> Any:
+    """A JSON schema as an object: parsed from a string (as sent), as is otherwise (as echoed)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def normalize_input(kind: str, task_input: Mapping[str, Any]) -> dict[str, Any]:
+    """An input in one canonical form, whether as kit sent it or as Linkup echoes it: schemas as
+    objects, dates as ``YYYY-MM-DD``, no nulls, no field at the default Linkup fills in."""
+    defaults = ECHO_DEFAULTS.get(kind, {})
+    canonical: dict[str, Any] = {}
+    for name, value in task_input.items():
+        if name in SCHEMAS:
+            value = _schema(value)
+        elif name in ("fromDate", "toDate"):
+            value = _day(value) or value
+        elif name in DOMAIN_LISTS and isinstance(value, (list, tuple)):
+            value = list(value)
+        if value is None or (name in defaults and value == defaults[name]):
+            continue
+        canonical[name] = value
+    return canonical
+
+
+def same_input(kind: str, sent: Mapping[str, Any], listed: Mapping[str, Any]) -> bool:
+    """Whether a listed task's (echoed) input is the request kit sent: equal once normalized,
+    except for fields only the listed one has that Linkup fills with defaults kit does not
+    know, or that kit does not know at all."""
+    a, b = normalize_input(kind, sent), normalize_input(kind, listed)
+    strict = set(PARAMS.get(kind, {}).values()) - SERVICE_FILLED.get(kind, set())
+    return all(a.get(k) == b.get(k) for k in a.keys() | (b.keys() & strict))
+
+
 def check_task(spec: Any) -> dict[str, Any]:
     """One ``{"type", "input"}`` item for :meth:`Linkup.submit`, validated."""
     if not isinstance(spec, Mapping) or "type" not in spec or "input" not in spec:
         raise _bad(f"each task is a dict {{'type': 'search'|'fetch'|'research', 'input': {{...}}}}, "
                    f"got {spec!r:.80}.")
+    if spec["type"] in LISTED_ONLY:  # before the input: the type alone settles it
+        build_input(spec["type"], {})
     if not isinstance(spec["input"], Mapping):
         raise _bad(f"task input must be a dict, got {type(spec['input']).__name__}.")
     return {"type": spec["type"], "input": build_input(spec["type"], spec["input"])}
@@ -251,8 +331,10 @@ def to_task(data: Mapping[str, Any]) -> Task:
     if task_id is None:
         raise ServiceError(f"Linkup: a task object without a usable id ({data!r:.200})",
                            service="Linkup", may_have_acted=True)
+    # Any type (extract included) and any input shape become a Task: a list is read, not judged.
+    task_input = data.get("input")
     task = Task(service="linkup", id=task_id, kind=str(data.get("type") or "unknown"),
-                input=dict(data.get("input") or {}),
+                input=dict(task_input) if isinstance(task_input, Mapping) else {},
                 created_at=_parse_time(data.get("createdAt")) or utcnow())
     apply(task, data)
     return task
@@ -271,10 +353,11 @@ class TaskList:
 
 
 def _take_match(recent: list[Task], kind: str, task_input: dict[str, Any]) -> Task | None:
-    """The first of ``recent`` that is this request (same type, the input's fields as sent);
-    taken out of the list, so that two equal requests match two tasks."""
-    match = next((t for t in recent if t.kind == kind and all(
-        t.input.get(k) == v for k, v in task_input.items())), None)
+    """The first of ``recent`` that is this request (same type, same normalized input: Linkup
+    echoes defaults, schemas as objects, dates); taken out of the list, so that two equal
+    requests match two tasks."""
+    match = next((t for t in recent if t.kind == kind and same_input(kind, task_input, t.input)),
+                 None)
     if match is not None:
         recent.remove(match)
         match.input = task_input
@@ -346,8 +429,8 @@ class Linkup(ServiceClient):
 
     async def _reconcile(self, batch: list[dict[str, Any]], failure: KitError) -> list[Task]:
         """After a create whose answer was lost: the batch's tasks as Linkup has them, matched
-        by input among the most recent ones.  An item the list does not show was not created;
-        when the list cannot be read, each item's task may exist (status ``unknown``)."""
+        by normalized input among the most recent ones.  An item the list does not show was not
+        created; when the list cannot be read, each item's task may exist (status ``unknown``)."""
         try:
             recent = await self._unjournaled(limit=len(batch) + 200)
         except KitError as exc:  # cannot look: never say "not created" without looking
@@ -368,7 +451,8 @@ class Linkup(ServiceClient):
     async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
                            ) -> Task | None:
         """The task Linkup lists for this input (a create whose answer was lost), if any: among
-        those created since shortly before ``sent_at`` (Unix seconds)."""
+        those created since shortly before ``sent_at`` (Unix seconds).  Raises ``KitError`` when
+        the list cannot be read: the input then stays 'may exist', never 'not created'."""
         # Created since shortly before it was sent (clocks differ a little), and not too many.
         recent = await self._unjournaled(limit=500, since=sent_at - 300.0 if sent_at else None)
         match = _take_match(recent, kind, task_input)
@@ -416,18 +500,24 @@ class Linkup(ServiceClient):
             return 0
         return max(0, int(limit) - int(in_flight))
 
-    async def search(self, q: str, **params: Any) -> Task:
-        """Create one search task (``depth``, ``output_type``, ``include_domains``, ...)."""
-        [task] = await self.submit([{"type": "search", "input": {"q": q, **params}}])
+    async def search(self, q: str, depth: str = "standard", output_type: str = "sourcedAnswer",
+                     **params: Any) -> Task:
+        """Create one search task (``depth`` flash|fast|standard|deep, ``output_type``,
+        ``include_domains``, ``from_date``, ...); ``depth`` and ``output_type`` are always sent."""
+        task_input = {"q": q, "depth": depth, "output_type": output_type, **params}
+        [task] = await self.submit([{"type": "search", "input": task_input}])
         return task
 
     async def fetch(self, url: str, **params: Any) -> Task:
-        """Create one fetch task (``render_js``, ``include_raw_html``, ``mode``, ...)."""
+        """Create one fetch task (``render_js``, ``include_raw_html``, ``mode``; ``schema`` a JSON
+        schema and ``instructions`` to extract ``data`` from the page)."""
         [task] = await self.submit([{"type": "fetch", "input": {"url": url, **params}}])
         return task
 
-    async def research(self, q: str, **params: Any) -> Task:
-        """Create one research task (``mode``, ``reasoning_depth``, ``output_type``, ...)."""
+    async def research(self, q: str, output_type: str = "sourcedAnswer", **params: Any) -> Task:
+        """Create one research task (``mode``, ``reasoning_depth``, ``output_type``, ...);
+        ``output_type`` is always sent."""
+        params = {"output_type": output_type, **params}
         [task] = await self.submit([{"type": "research", "input": {"q": q, **params}}])
         return task
 
@@ -457,7 +547,8 @@ class Linkup(ServiceClient):
             raise _bad("page must be >= 1 and page_size between 1 and 100.")
         params: list[tuple[str, str]] = [("page", str(page)), ("pageSize", str(page_size)),
                                          ("sortBy", sort_by), ("sortDirection", sort_direction)]
-        for name, values, allowed in (("status", status, STATUS_MAP), ("type", type, PARAMS)):
+        types = (*PARAMS, *LISTED_ONLY)
+        for name, values, allowed in (("status", status, STATUS_MAP), ("type", type, types)):
             if values is None:
                 continue
             for v in [values] if isinstance(values, str) else list(values):
