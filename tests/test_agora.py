@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import aiohttp
 import pandas as pd
 import pytest
 
 import kit
-from kit.services.agora import apply
+from kit.services.agora import apply, check_expiration
 from tests.conftest import FAST_RETRY
 
 CONTRACTS = ["0x" + f"{i:040x}" for i in range(1, 41)]
@@ -121,12 +122,13 @@ async def test_invoices_and_purchase(agora, sandbox):
 
 async def test_lists_services_and_suggestions(agora):
     services = await agora.services()
-    assert "agent-deep-dive" in [s["service"] for s in services]
+    assert {"agent-deep-dive", "on-chain-data", "other"} <= {s["service"] for s in services}
     task = await agora.deep_dive(CONTRACTS[38])
     assert task.id in [t.id for t in await agora.open_tasks()]
     assert task.id in [t.id for t in await agora.account_tasks()]
     other = await agora.suggest_service("Daily holder concentration alerts")
     assert other.status is kit.Status.RUNNING and other.kind == "other"
+    assert "never completes" in other.note
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -165,3 +167,32 @@ def test_deep_dives_out_of_credits_keeps_the_created_rows(sandbox):
     assert created["error"].str.contains("not confirmed").all()
     assert (created["status"] == "pending").all()
     assert df.loc[df["task_id"].isna(), "error"].str.startswith("not created").all()
+
+
+async def test_expiration_accepts_what_the_service_may_accept(agora, sandbox):
+    # The docs' text says 24-72 hours, their own example sends 1: kit refuses neither.
+    task = await agora.deep_dive(CONTRACTS[39], expiration=1)
+    stored = sandbox.agora.tasks[task.id]
+    assert stored["expires"] - stored["start"] == 3600
+    assert check_expiration(100) == 100  # deep dives document no maximum
+    before = sandbox.log.count("/v1/market")
+    for bad in (0, -5, 1.5, "24", True):
+        with pytest.raises(kit.InvalidRequest, match="at least 1"):
+            await agora.deep_dive(CONTRACTS[39], expiration=bad)
+    assert sandbox.log.count("/v1/market") == before
+
+
+async def test_a_suggestion_is_never_waited_for():
+    with kit.Sandbox(speed=200, seed=3) as sb:
+        async with kit.Agora(retry=FAST_RETRY) as c:
+            other = await c.suggest_service("Weekly liquidity-pool snapshots")
+            stored = sb.agora.tasks[other.id]
+            assert stored["expires"] - stored["start"] == 90 * 24 * 3600
+            # Without a limit: a suggestion polled until it completes would never return.
+            [same] = await asyncio.wait_for(c.wait([other], timeout=math.inf, progress=False), 5)
+        assert same.status is kit.Status.RUNNING and "never completes" in same.note
+        async with kit.Agora(retry=FAST_RETRY) as fresh:  # another kernel: found in the journal
+            resumed = await asyncio.wait_for(fresh.resume(timeout=math.inf, progress=False), 5)
+        assert [t.id for t in resumed] == [other.id] and "never completes" in resumed[0].note
+        assert sb.log.count("/v1/market/tasks/checkstatus") == 0
+        assert sb.log.count("/v1/market/tasks/account") == 0
