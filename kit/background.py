@@ -41,6 +41,7 @@ FRAMES: dict[str, Callable[[list[tuple[Any, Task]]], pd.DataFrame]] = {
     "research": frames.answers_frame,
     "fetch_pages": frames.pages_frame,
     "deep_dives": frames.deep_dives_frame,
+    "onchain_data": frames.onchain_frame,
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .core.task import Task
+from .core.task import Status, Task
 
 __all__ = ["PROFILE_FIELDS", "answers_frame", "deep_dives_frame", "long_table", "pages_frame",
            "posts_frame", "profiles_frame", "sources", "to_frame"]
@@ -216,4 +216,54 @@ def deep_dives_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                "deliverable", "expiration_time"]
     df = pd.DataFrame.from_records(records, columns=columns)
     df["expiration_time"] = pd.to_datetime(df["expiration_time"], utc=True)
+    return df
+
+
+_ONCHAIN_BASE = ["input", "contract_address", "task_id", "status", "service_status", "error",
+                 "expiration_time", "deliverable"]
+
+
+def _onchain_data(task: Task) -> tuple[dict[str, Any], str | None, str | None]:
+    """(flattened data, raw text kept, error) from an on-chain task's JSON-in-a-string."""
+    import json
+
+    out = task.output if isinstance(task.output, dict) else {}
+    raw = out.get("deliverable")
+    if task.status is not Status.COMPLETED or raw is None:
+        return {}, None, None
+    try:
+        data = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    except ValueError as exc:
+        return {}, str(raw), f"the deliverable is not valid JSON ({exc}); its text is in 'deliverable'"
+    if not isinstance(data, dict):
+        text = raw if isinstance(raw, str) else json.dumps(raw)
+        return {}, text, "the deliverable is JSON but not an object; its text is in 'deliverable'"
+    flat: dict[str, Any] = {}
+    _flatten("", data, flat)
+    # A key named like one of kit's columns (status, error...) never overwrites it.
+    return {f"data.{k}" if k in _ONCHAIN_BASE else k: v for k, v in flat.items()}, None, None
+
+
+def onchain_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(input, task)`` pairs of on-chain tasks -> the ``kit.onchain_data`` frame: the input,
+    kit's columns, then the deliverable's JSON as columns (nested objects as ``a.b``; lists
+    kept).  A deliverable that is not a JSON object keeps its text in ``deliverable``."""
+    records, data_columns = [], {}
+    for raw, task in rows:
+        out = task.output if isinstance(task.output, dict) else {}
+        data, text, problem = _onchain_data(task)
+        data_columns.update(dict.fromkeys(data))
+        records.append({"input": raw, "contract_address": task.input.get("contract_address"),
+                        **_base(task), "service_status": task.service_status,
+                        "expiration_time": _when(out.get("expiration_time")),
+                        "deliverable": text, **data})
+        if problem:
+            records[-1]["error"] = problem
+    df = pd.DataFrame.from_records(records, columns=[*_ONCHAIN_BASE, *data_columns])
+    df["expiration_time"] = pd.to_datetime(df["expiration_time"], utc=True)
+    for column in data_columns:  # whole numbers stay whole beside rows without data
+        values = [r[column] for r in records if r.get(column) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool)  # (token supplies
+                          and -2**63 <= v < 2**63 for v in values):      # can pass int64)
+            df[column] = pd.array([r.get(column) for r in records], dtype="Int64")
     return df

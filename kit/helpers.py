@@ -295,6 +295,42 @@ def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: i
                 opts, confirm=bool(confirm))
 
 
+def _onchain_item(value: Any) -> str:
+    """A contract from ``"0x..."`` or ``{"contract_address": ...}``."""
+    if isinstance(value, dict):
+        value = value.get("contract_address")
+    return agora.check_contract(value)
+
+
+def onchain_data(contracts: Sequence[Any], *, expiration: int | None = None,
+                 **options: Any) -> pd.DataFrame | Job:
+    """Agora on-chain data on token contracts, one row per contract in input order.
+
+    ``contracts``: addresses (``0x`` + 40 hex, or base58 Solana mints) or dicts with
+    ``contract_address``.  **Each distinct contract spends one Agora credit as soon as it is
+    sent** (there is no confirm step; a pull that fails is not charged).  Pulls take a minute
+    or two; kit waits up to 15 minutes per task by default (``timeout=`` to change).  A
+    repeated contract is pulled once (0x addresses compare without case); the journal's
+    earlier pulls are reused unless ``fresh=True``.  ``expiration``: hours (1-72).
+
+    Columns: ``input, contract_address, task_id, status, service_status, error,
+    expiration_time, deliverable``, then the deliverable's JSON as columns (nested objects as
+    ``a.b``, a key named like one of kit's columns as ``data.<key>``).  A deliverable that is
+    not a JSON object stays as text in ``deliverable``, with an error saying so.  Creates are
+    paced to Agora's five per minute.  Options: ``api_key``, ``base_url``, ``timeout``,
+    ``progress``, ``fresh``, ``errors``, ``wait``.
+    """
+    client_opts, opts, _ = split_options("onchain_data", options, ())
+    agora.check_expiration(expiration, agora.ONCHAIN_MAX_HOURS)
+    # Hex addresses are case-insensitive; base58 ones are not.
+    batch = check_inputs(contracts, "token contract addresses", _onchain_item,
+                         opts.get("errors", "raise"),
+                         key=lambda address: address.lower() if address.startswith("0x") else address)
+    return _run(Agora, client_opts, "onchain_data", "Agora on-chain-data", batch,
+                lambda address: (agora.ONCHAIN_KIND, agora.onchain_input(address, expiration)),
+                opts)
+
+
 def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
     """Any kit tasks -> a DataFrame (see :func:`kit.frames.to_frame`)."""
     return frames.to_frame(tasks)
