@@ -4,7 +4,9 @@ not charged when it fails, a lost answer looked up instead of paid twice."""
 from __future__ import annotations
 
 import json
+import time
 
+import aiohttp
 import pandas as pd
 import pytest
 
@@ -151,3 +153,21 @@ def test_onchain_frame_keeps_what_it_cannot_parse():
     assert df.loc[0, "supply"] == 10**26 and df.loc[0, "tags"] == [1, 2]  # beyond int64: kept
     assert df.loc[1, "deliverable"] == "[1, 2, 3]" and "not an object" in df.loc[1, "error"]
     assert pd.isna(df.loc[2, "deliverable"]) and df.loc[3, "error"] == "refused"
+
+
+async def test_a_job_finds_its_orphaned_pull_in_the_account_list(sb):
+    # What a resumed job does for an input a killed process left "sending": look it up.
+    sent_at = time.time()
+    async with aiohttp.ClientSession() as s:  # made behind kit's back: no journal knows it
+        async with s.post(sb.url + "/v1/market/newtask/onchain",
+                          headers={"X-API-Key": sb.api_key("agora")},
+                          json={"contract_address": CONTRACTS[10]}) as r:
+            made = (await r.json())["task_id"]
+    async with kit.Agora(retry=FAST_RETRY) as c:
+        found = await c.find_created("on-chain-data", {"contract_address": CONTRACTS[10]}, sent_at)
+        assert found is not None and found.id == made and found.kind == "on-chain-data"
+        assert found.input == {"contract_address": CONTRACTS[10]}
+        again = await c.find_created("on-chain-data", {"contract_address": CONTRACTS[10]}, sent_at)
+        assert again is None  # now journaled: never adopted twice
+        assert await c.find_created("on-chain-data", {"contract_address": CONTRACTS[11]},
+                                    sent_at) is None
