@@ -28,6 +28,8 @@ from .core.policy import PollSchedule, Rate, RetryPolicy
 from .core.task import Status, Task
 from .export import export
 from .helpers import (
+    companies,
+    company_posts,
     deep_dives,
     fetch_pages,
     job,
@@ -39,6 +41,7 @@ from .helpers import (
     research,
     resume,
     search,
+    search_profiles,
     to_frame,
 )
 from .sandbox import Sandbox
@@ -72,6 +75,8 @@ __all__ = [
     "Task",
     "TransportError",
     "WholeCallError",
+    "companies",
+    "company_posts",
     "deep_dives",
     "export",
     "fetch_pages",
@@ -87,5 +92,6 @@ __all__ = [
     "resume",
     "run",
     "search",
+    "search_profiles",
     "to_frame",
 ]

@@ -151,7 +151,7 @@ def batch(args: argparse.Namespace) -> int:
         options.update(depth=args.depth, output_type=args.output_type)
     if args.command == "deep-dives":
         options.update(confirm=args.confirm)
-    if args.command in ("profiles", "posts") and (args.per_hour or args.per_minute):
+    if args.command in LINKEDIN_COMMANDS and (args.per_hour or args.per_minute):
         default = kit.Pace()
         options["pace"] = kit.Pace(per_hour=args.per_hour or default.per_hour,
                                    per_minute=args.per_minute or default.per_minute)
@@ -212,9 +212,13 @@ def journal(args: argparse.Namespace) -> int:
     return 0
 
 
+# Each create of these is a LinkedIn action: they take the pace's options.
+LINKEDIN_COMMANDS = {"profiles", "posts", "companies", "company-posts"}
 BATCHES = {
     "profiles": ("profiles", "LinkedIn profiles through OutX (slugs or profile URLs)"),
-    "posts": ("posts", "recent LinkedIn posts through OutX (slugs or profile URLs)"),
+    "posts": ("posts", "recent LinkedIn posts through OutX (profile URNs, slugs or profile URLs)"),
+    "companies": ("companies", "LinkedIn company pages through OutX (slugs or company URLs)"),
+    "company-posts": ("company_posts", "recent posts of LinkedIn company pages through OutX"),
     "search": ("search", "Linkup searches (one question per line)"),
     "fetch-pages": ("fetch_pages", "Linkup page fetches (one URL per line)"),
     "research": ("research", "Linkup research tasks (one question per line; minutes each)"),
@@ -268,7 +272,7 @@ def _add_batch_commands(sub: Any) -> None:
         if command == "deep-dives":
             p.add_argument("--confirm", action="store_true",
                            help="confirm each task: SPENDS ONE AGORA CREDIT PER TASK")
-        if command in ("profiles", "posts"):
+        if command in LINKEDIN_COMMANDS:
             p.add_argument("--per-hour", type=float, metavar="N",
                            help="LinkedIn actions per hour (default 50, OutX's guidance; more "
                                 "risks your team's LinkedIn account)")

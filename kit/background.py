@@ -37,6 +37,9 @@ CLIENTS: dict[str, type[ServiceClient]] = {"outx": OutX, "linkup": Linkup, "agor
 FRAMES: dict[str, Callable[[list[tuple[Any, Task]]], pd.DataFrame]] = {
     "profiles": frames.profiles_frame,
     "posts": frames.posts_frame,
+    "companies": frames.companies_frame,
+    "company_posts": frames.company_posts_frame,
+    "search_profiles": frames.search_profiles_frame,
     "search": frames.answers_frame,
     "research": frames.answers_frame,
     "fetch_pages": frames.pages_frame,

@@ -12,13 +12,15 @@ from typing import Any
 import pandas as pd
 
 from .core.task import Status, Task
+from .services import outx
+from .services.outx import PROFILE_FIELDS
 
-__all__ = ["PROFILE_FIELDS", "answers_frame", "deep_dives_frame", "long_table", "pages_frame",
-           "posts_frame", "profiles_frame", "sources", "to_frame"]
+__all__ = ["PROFILE_FIELDS", "answers_frame", "companies_frame", "company_posts_frame",
+           "deep_dives_frame", "long_table", "pages_frame", "posts_frame", "profiles_frame",
+           "search_profiles_frame", "sources", "to_frame"]
 
-PROFILE_FIELDS = ["name", "headline", "location", "profile_url", "connections", "followers",
-                  "about", "experience", "education", "skills"]
-_COUNT_FIELDS = {"connections", "followers", "post_count", "reactions", "comments", "reposts"}
+_COUNT_FIELDS = {"connections", "followers", "post_count", "reactions", "comments", "reposts",
+                 "shares", "employee_count", "profile_count"}
 _BASE = ["task_id", "status", "error"]
 
 
@@ -35,32 +37,90 @@ def _base(task: Task) -> dict[str, Any]:
     return {"task_id": task.id, "status": task.status.value, "error": task.error or task.note}
 
 
+# -- OutX ------------------------------------------------------------------------------------
+# Each frame keeps the task's raw ``output`` last: OutX's shapes are partly inferred, and what
+# kit does not read yet must not be lost.
 def profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     """``(input, task)`` pairs of fetch-profile tasks -> the ``kit.profiles`` frame."""
     records = []
     for raw, task in rows:
-        record = {"input": raw, "profile_slug": task.input.get("profile_slug"), **_base(task)}
-        output = task.output if isinstance(task.output, dict) else {}
-        for name in PROFILE_FIELDS:
-            record[name] = output.get(name)
-        records.append(record)
-    columns = ["input", "profile_slug", *_BASE, *PROFILE_FIELDS]
+        done = task.status is Status.COMPLETED
+        fields = outx.profile_fields(task.output if done else None)
+        records.append({"input": raw, "profile_slug": task.input.get("profile_slug"),
+                        "profile_urn": fields.pop("profile_urn"), **_base(task), **fields,
+                        "output": task.output})
+    columns = ["input", "profile_slug", "profile_urn", *_BASE, *PROFILE_FIELDS, "output"]
     return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
 def posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
-    """``(input, task)`` pairs of fetch-posts tasks -> one row per profile with its ``posts`` list."""
+    """Rows of ``kit.posts`` -> one row per input profile with its ``posts`` list.
+
+    Each row's value is ``{"input", "profile_slug", "profile_urn"}`` (one task may carry
+    several profiles: the row takes its own profile's posts from the task's output)."""
     records = []
-    for raw, task in rows:
-        output = task.output
-        posts = output.get("posts") if isinstance(output, dict) else output
-        posts = posts if isinstance(posts, list) else None
+    for value, task in rows:
+        row = value if isinstance(value, dict) else {"input": value}
+        urn = row.get("profile_urn")
+        done = task.status is Status.COMPLETED
+        posts = outx.posts_of(task.output, urn) if done else None
         records.append({
-            "input": raw, "profile_slug": task.input.get("profile_slug"), **_base(task),
+            "input": row.get("input"), "profile_slug": row.get("profile_slug"),
+            "profile_urn": urn, **_base(task),
             "post_count": len(posts) if posts is not None else None, "posts": posts,
         })
-    columns = ["input", "profile_slug", *_BASE, "post_count", "posts"]
+    columns = ["input", "profile_slug", "profile_urn", *_BASE, "post_count", "posts"]
     return _typed(pd.DataFrame.from_records(records, columns=columns))
+
+
+def companies_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(input, task)`` pairs of fetch-company tasks -> the ``kit.companies`` frame."""
+    records = []
+    for raw, task in rows:
+        out = task.output if task.status is Status.COMPLETED and isinstance(task.output, dict) else {}
+        records.append({"input": raw, "company_slug": task.input.get("company_slug"),
+                        **_base(task), **{name: out.get(name) for name in outx.COMPANY_FIELDS},
+                        "output": task.output})
+    columns = ["input", "company_slug", *_BASE, *outx.COMPANY_FIELDS, "output"]
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
+
+
+def company_posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(input, task)`` pairs of fetch-company-posts tasks -> one row per company with its
+    ``posts`` list (``long_table(df, "posts", key="company_slug")`` for one row per post)."""
+    records = []
+    for raw, task in rows:
+        posts = outx.posts_of(task.output) if task.status is Status.COMPLETED else None
+        records.append({"input": raw, "company_slug": task.input.get("company_slug"),
+                        **_base(task), "post_count": len(posts) if posts is not None else None,
+                        "posts": posts})
+    columns = ["input", "company_slug", *_BASE, "post_count", "posts"]
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
+
+
+SEARCH_COLUMNS = ["search", "filters", *_BASE, "position", "name", "headline", "location",
+                  "profile_slug", "profile_urn", "connection_degree"]
+
+
+def search_profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
+    """``(filters, task)`` pairs of search-profiles tasks -> a long table: one row per profile
+    found, keyed by ``search`` (the search's position in the input); a search that failed, is
+    unfinished or found nobody is one row with ``position`` empty."""
+    records: list[dict[str, Any]] = []
+    for number, (filters, task) in enumerate(rows):
+        key = {"search": number, "filters": filters, **_base(task)}
+        found = (outx.items_of(task.output, "profiles", "results")
+                 if task.status is Status.COMPLETED else None)
+        if not found:
+            records.append(dict(key, position=None))
+            continue
+        for position, person in enumerate(found):
+            records.append({**key, "position": position,
+                            **(person if isinstance(person, dict) else {"name": person})})
+    df = pd.DataFrame.from_records(records)
+    df = df.reindex(columns=[*SEARCH_COLUMNS, *(c for c in df.columns if c not in SEARCH_COLUMNS)])
+    df["position"] = df["position"].astype("Int64")
+    return _typed(df)
 
 
 _SINGULAR = {"skills": "skill", "posts": "post", "sources": "source", "results": "result"}

@@ -11,6 +11,7 @@ still waited for, and the error raised carries the table as ``error.frame``.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,15 @@ from .progress import make_progress
 from .services import agora, linkup
 from .services.agora import Agora
 from .services.linkup import Linkup
-from .services.outx import OutX, to_slug
+from .services.outx import (
+    OutX,
+    is_urn,
+    profile_urn,
+    search_input,
+    to_company_slug,
+    to_profile_urn,
+    to_slug,
+)
 from .sync import run
 
 # Keyword options every helper takes besides the service's own parameters.
@@ -153,16 +162,27 @@ def _run(client_cls: type[ServiceClient], client_opts: dict[str, Any], helper: s
 
 
 # -- OutX --------------------------------------------------------------------------------------
-def _outx(values: Any, kind: str, helper: str, options: dict[str, Any]) -> pd.DataFrame | Job:
+OUTX_OPTIONS = ("Other ``options``: ``api_key``, ``base_url``, ``fresh``, ``poll_interval`` "
+                "(seconds between two reads of a task; by default kit learns it from the batch), "
+                "``journal``, ``retry``, ``http_timeout``, ``time_scale``.")
+
+
+def _outx_options(helper: str, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     poll_interval = options.pop("poll_interval", None)
     if poll_interval is not None:
         options["poll"] = _poll(poll_interval, OutX.spec.schedule)
     client_opts, opts, _ = split_options(helper, options, ())
-    # Slugs are case-insensitive: one task per distinct profile fills every matching row.
-    batch = check_inputs(values, "LinkedIn profile slugs or URLs", to_slug,
-                         opts.get("errors", "raise"), key=str.casefold)
+    return client_opts, opts
+
+
+def _outx(values: Any, kind: str, helper: str, options: dict[str, Any], *, what: str,
+          check: Callable[[Any], Any], field_name: str) -> pd.DataFrame | Job:
+    """A job of one OutX create per distinct input (slugs are case-insensitive: one task per
+    distinct profile or company fills every matching row)."""
+    client_opts, opts = _outx_options(helper, options)
+    batch = check_inputs(values, what, check, opts.get("errors", "raise"), key=str.casefold)
     return _run(OutX, client_opts, helper, f"OutX {kind}", batch,
-                lambda slug: (kind, {"profile_slug": slug}), opts)
+                lambda slug: (kind, {field_name: slug}), opts)
 
 
 def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = None,
@@ -182,28 +202,147 @@ def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = Non
     :class:`kit.Job` at once (display it for a live bar; ``job.frame()``, ``job.wait()``,
     ``job.stop()``, ``job.cancel()``); after a restart ``kit.resume()`` carries it on.
 
-    Columns: ``input, profile_slug, task_id, status, error`` then ``name, headline, location,
-    profile_url, connections, followers, about, experience, education, skills``.  A profile the
-    service refused, a failed task or one still unfinished ``timeout`` seconds after it was
-    created (default 180, as OutX advises) is a row with ``status`` and ``error`` set.  Use
-    :func:`kit.frames.long_table` for experience, education and skills as long tables.
-
-    Other ``options``: ``api_key``, ``base_url``, ``fresh``, ``poll_interval`` (seconds between
-    two reads of a task, as given; by default kit learns it from the batch), ``journal``,
-    ``retry``, ``http_timeout``, ``time_scale``.
+    Columns: ``input, profile_slug, profile_urn, task_id, status, error`` then ``name, headline,
+    location, profile_url, connections, followers, about, experience, education, skills`` and
+    the raw ``output``.  A profile the service refused, a failed task or one still unfinished
+    ``timeout`` seconds after it was created (default 180, as OutX advises) is a row with
+    ``status`` and ``error`` set.  :func:`kit.frames.long_table` gives experience, education and
+    skills as long tables.
     """
     options.update(wait=wait, pace=pace, timeout=timeout, progress=progress, errors=errors)
-    return _outx(slugs, "fetch-profile", "profiles", options)
+    return _outx(slugs, "fetch-profile", "profiles", options, check=to_slug,
+                 what="LinkedIn profile slugs or URLs", field_name="profile_slug")
+profiles.__doc__ = (profiles.__doc__ or "") + "\n    " + OUTX_OPTIONS + "\n"
 
 
-def posts(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = None,
-          timeout: float | None = None, progress: Any = None, errors: str = "raise",
-          **options: Any) -> pd.DataFrame | Job:
-    """Fetch recent LinkedIn posts of profiles through OutX; one row per input with a ``posts``
-    list (``kit.frames.long_table(df, "posts")`` for one row per post).  Options and pace as
-    :func:`profiles`."""
+def companies(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
+    """Fetch LinkedIn company pages through OutX (slugs such as ``"microsoft"`` or
+    ``linkedin.com/company/<slug>`` URLs); one row per input: ``input, company_slug, task_id,
+    status, error, name, industry, employee_count, description, headquarters, website, logo,
+    output``.  Each fetch is a LinkedIn action, sent at the pace; options as :func:`profiles`."""
+    return _outx(slugs, "fetch-company", "companies", options, check=to_company_slug,
+                 what="LinkedIn company slugs or URLs", field_name="company_slug")
+
+
+def company_posts(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
+    """Recent posts of LinkedIn company pages through OutX; one row per company with its
+    ``posts`` list (``kit.frames.long_table(df, "posts", key="company_slug")`` for one row per
+    post).  Each fetch is a LinkedIn action, sent at the pace; options as :func:`profiles`."""
+    return _outx(slugs, "fetch-company-posts", "company_posts", options, check=to_company_slug,
+                 what="LinkedIn company slugs or URLs", field_name="company_slug")
+
+
+def search_profiles(searches: Iterable[dict[str, Any]], **options: Any) -> pd.DataFrame | Job:
+    """LinkedIn profile searches through OutX, as a long table: one row per profile found,
+    keyed by ``search`` (the search's position in ``searches``) with its ``filters``.
+
+    Each search is a dict of filters, at least one of ``keywords, title, company, first_name,
+    last_name, school`` (text) or ``geo_urn, current_company, industry, past_company,
+    profile_language`` (lists of LinkedIn ids), and ``count`` (1-50, OutX's default 25).
+    Checked before anything is sent.  Columns: ``search, filters, task_id, status, error,
+    position, name, headline, location, profile_slug, profile_urn, connection_degree``.  A
+    search that failed or found nobody is one row with ``position`` empty.  Each search is a
+    LinkedIn action, sent at the pace; options as :func:`profiles`.
+    """
+    client_opts, opts = _outx_options("search_profiles", options)
+    batch = check_inputs(searches, "searches (dicts of filters)", search_input,
+                         opts.get("errors", "raise"),
+                         key=lambda body: json.dumps(body, sort_keys=True))
+    return _run(OutX, client_opts, "search_profiles", "OutX search-profiles", batch,
+                lambda body: ("search-profiles", body), opts)
+
+
+def _profile_ref(value: Any) -> tuple[str, str]:
+    """``("urn", urn)`` or ``("slug", slug)`` for one input of :func:`posts`."""
+    return ("urn", to_profile_urn(value)) if is_urn(value) else ("slug", to_slug(value))
+
+
+def _urns_of(slugs: list[str], client_opts: dict[str, Any], opts: dict[str, Any]
+             ) -> dict[str, tuple[str | None, str | None]]:
+    """slug (casefolded) -> (its profile URN, or why there is none), from the journal's profiles
+    or, with ``wait=True``, by fetching the missing ones first (a profiles job: never twice)."""
+    if not slugs:
+        return {}
+    if opts.get("wait", True):
+        stage = dict(client_opts, wait=True, timeout=opts.get("timeout"),
+                     progress=opts.get("progress"), errors="rows")
+        df = _outx(slugs, "fetch-profile", "profiles", stage, check=to_slug,
+                   what="LinkedIn profile slugs or URLs", field_name="profile_slug")
+        assert isinstance(df, pd.DataFrame)
+        return {str(slug).casefold(): (urn if isinstance(urn, str) else None,
+                                       None if isinstance(urn, str) else
+                                       f"its profile has no URN ({error or status})")
+                for slug, urn, status, error in zip(df["profile_slug"], df["profile_urn"],
+                                                    df["status"], df["error"], strict=True)}
+    client = OutX(**client_opts)
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for slug in slugs:
+        task = client.book.find("outx", client.base_url, client.key_fingerprint, "fetch-profile",
+                                {"profile_slug": slug})
+        urn = profile_urn(task.output) if task is not None else None
+        found[slug.casefold()] = (urn, None)
+    missing = [slug for slug in slugs if found[slug.casefold()][0] is None]
+    if missing:
+        raise InvalidRequest(
+            f"posts(wait=False) needs each profile's URN, and the journal has none for "
+            f"{len(missing)} of these profiles (e.g. {missing[0]!r}). Fetch them first: "
+            f"job = kit.profiles(slugs, wait=False); once it is done, kit.posts(slugs, "
+            f"wait=False) reuses their URNs (or call kit.posts(slugs) with wait=True).")
+    return found
+
+
+def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
+          pace: Pace | None = None, timeout: float | None = None, progress: Any = None,
+          errors: str = "raise", **options: Any) -> pd.DataFrame | Job:
+    """Recent LinkedIn posts of profiles through OutX (fetch-profiles-posts); one row per input
+    with a ``posts`` list (``kit.frames.long_table(df, "posts")`` for one row per post).
+
+    ``profiles``: profile URNs (``"urn:li:fsd_profile:ACoAA..."``, as ``kit.profiles`` gives
+    them) or slugs / profile URLs.  A slug's URN is taken from the journal's profile, or, with
+    ``wait=True``, fetched first (one more LinkedIn action each, never twice).  ``per_task``
+    profiles share one task (one LinkedIn action; 1-25, default 10).  Columns: ``input,
+    profile_slug, profile_urn, task_id, status, error, post_count, posts``.  Pace and options
+    as :func:`profiles`.
+    """
+    if isinstance(per_task, bool) or not isinstance(per_task, int) or not 1 <= per_task <= 25:
+        raise InvalidRequest(f"posts(): per_task must be a whole number from 1 to 25, not "
+                             f"{per_task!r:.40}.")
     options.update(wait=wait, pace=pace, timeout=timeout, progress=progress, errors=errors)
-    return _outx(slugs, "fetch-posts", "posts", options)
+    client_opts, opts = _outx_options("posts", dict(options))
+    batch = check_inputs(profiles, "LinkedIn profile URNs, slugs or URLs", _profile_ref,
+                         opts.get("errors", "raise"), # slugs are case-insensitive, URNs are not
+                         key=lambda ref: (ref[0], ref[1].casefold() if ref[0] == "slug" else ref[1]))
+    slugs = list(dict.fromkeys(ref[1] for ref in batch.unique.values() if ref[0] == "slug"))
+    # A profile's URN does not change: fresh= fetches the posts again, never the profiles.
+    urns = _urns_of(slugs, {k: v for k, v in options.items()
+                            if k not in ("wait", "timeout", "progress", "errors", "fresh")}, opts)
+    rows: list[tuple[Any, int | None, str | None]] = []
+    groups: dict[str, int] = {}  # URN -> its task's position
+    order: list[str] = []
+    for index, (value, key) in enumerate(zip(batch.inputs, batch.keys, strict=True)):
+        slug = key[1] if key is not None and key[0] == "slug" else None
+        urn, reason = (key[1], None) if key is not None and key[0] == "urn" else (
+            urns.get(slug.casefold(), (None, None)) if slug else (None, batch.refused.get(index)))
+        if slug and urn is None and reason is None:
+            reason = "its profile has no URN"
+        row = {"input": value, "profile_slug": slug, "profile_urn": urn}
+        if urn is None:
+            rows.append((row, None, f"posts not fetched: {reason}" if slug else reason))
+            continue
+        if urn not in groups:
+            groups[urn] = len(order) // per_task
+            order.append(urn)
+        rows.append((row, groups[urn], None))
+    items = [("fetch-profiles-posts", {"profile_urns": order[i:i + per_task]})
+             for i in range(0, len(order), per_task)]
+    if not items:
+        raise InvalidRequest("posts(): no profile has a URN, nothing to fetch: "
+                             + next(r for _v, _p, r in rows if r))
+    client = OutX(**client_opts)
+    plan = JobPlan(helper="posts", label="OutX fetch-profiles-posts", rows=rows, items=items,
+                   options={"timeout": opts.get("timeout"), "fresh": bool(opts.get("fresh")),
+                            "pace": pace_options(client.pace)})
+    return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"))
 
 
 # -- Linkup ------------------------------------------------------------------------------------

@@ -15,7 +15,10 @@ def test_profiles_one_row_per_input_in_order(sandbox):
     before = sandbox.outx.creates.copy()
     df = kit.profiles(inputs, progress=False, fresh=True)  # fresh: count creates afresh
     assert list(df["input"]) == inputs
-    assert list(df.columns) == ["input", "profile_slug", "task_id", "status", "error", *PROFILE_FIELDS]
+    assert list(df.columns) == ["input", "profile_slug", "profile_urn", "task_id", "status",
+                                "error", *PROFILE_FIELDS, "output"]
+    assert df.loc[0, "profile_urn"].startswith("urn:li:fsd_profile:")
+    assert df.loc[0, "output"]["name"] == df.loc[0, "name"]  # the raw output is kept
     assert list(df["profile_slug"]) == ["williamhgates", "satyanadella", "ghost-profile-404",
                                         "williamhgates", "jane-doe-42", "williamhgates"]
     assert list(df["status"]) == ["completed", "completed", "failed", "completed", "completed",
@@ -69,8 +72,8 @@ def test_timed_out_task_is_a_row(sandbox):
 
 def test_posts_frame_and_long_table(sandbox):
     df = kit.posts(["jane-doe-42", "https://www.linkedin.com/in/satyanadella"], progress=False)
-    assert list(df.columns) == ["input", "profile_slug", "task_id", "status", "error",
-                                "post_count", "posts"]
+    assert list(df.columns) == ["input", "profile_slug", "profile_urn", "task_id", "status",
+                                "error", "post_count", "posts"]
     assert (df["status"] == "completed").all()
     long = kit.frames.long_table(df, "posts")
     assert len(long) == int(df["post_count"].sum())

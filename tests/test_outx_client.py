@@ -23,12 +23,12 @@ async def test_fetch_profile_and_wait(outx, sandbox):
 
 
 async def test_every_create_endpoint_and_get_task(outx):
-    posts = await outx.fetch_posts("https://www.linkedin.com/in/jane-doe/")
+    posts = await outx.fetch_profiles_posts(["urn:li:fsd_profile:ACoAAJANEDOE"])
     like = await outx.like_post("urn:li:activity:7123456789012345678")
     comment = await outx.comment_post("urn:li:activity:7123456789012345678", "Great read!")
     done = await outx.wait([posts, like, comment], progress=False)
     assert [t.status for t in done] == [kit.Status.COMPLETED] * 3
-    assert posts.input == {"profile_slug": "jane-doe"}
+    assert posts.input == {"profile_urns": ["urn:li:fsd_profile:ACoAAJANEDOE"]}
     assert isinstance(posts.output["posts"], list)
     assert like.output["liked"] is True
     assert comment.output["comment_text"] == "Great read!"

@@ -50,6 +50,8 @@ class Endpoint:
     creates: bool = False
     rate: Rate | None = None
     bucket: str | None = None
+    # False where a 429 means a cap reached, not "slow down" (OutX's connection requests).
+    retry_429: bool = True
 
     def url_path(self, path_params: Mapping[str, str] | None) -> str:
         if not path_params:
@@ -169,7 +171,7 @@ class HttpEngine:
             error.may_have_acted = may_have_acted(attempt, creates=endpoint.creates)
             if number == policy.attempts or not may_retry(
                     policy, attempt, creates=endpoint.creates,
-                    retry_429_codes=self.spec.retry_429_codes):
+                    retry_429_codes=self.spec.retry_429_codes, retry_429=endpoint.retry_429):
                 raise error
             # Retry-After is in the service's seconds (the sandbox's run faster).
             delay = policy.delay(number, None if attempt.retry_after is None else

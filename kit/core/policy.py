@@ -70,13 +70,14 @@ class Attempt:
 
 
 def may_retry(policy: RetryPolicy, attempt: Attempt, *, creates: bool,
-              retry_429_codes: frozenset[str] | None = None) -> bool:
+              retry_429_codes: frozenset[str] | None = None, retry_429: bool = True) -> bool:
     """May this attempt be repeated?  The one place where kit decides a retry.
 
     A request the service never saw, always; one that may have acted (a create: it costs
     money or acts in public), only when the answer says it did not (a 429); a read, on
     429/5xx or a lost answer.  A Retry-After beyond ``policy.max_retry_after`` is not waited
-    for, and a 429 whose code is not in ``retry_429_codes`` (when given) is final.
+    for, and a 429 whose code is not in ``retry_429_codes`` (when given), or from an endpoint
+    whose 429 means a cap (``retry_429=False``), is final.
     """
     if attempt.retry_after is not None and attempt.retry_after > policy.max_retry_after:
         return False
@@ -87,7 +88,8 @@ def may_retry(policy: RetryPolicy, attempt: Attempt, *, creates: bool,
     if attempt.outcome is not Outcome.ANSWERED:  # sent, answer lost or unreadable
         return not creates
     if attempt.status == 429:
-        return retry_429_codes is None or attempt.code is None or attempt.code in retry_429_codes
+        return retry_429 and (retry_429_codes is None or attempt.code is None
+                              or attempt.code in retry_429_codes)
     return not creates and attempt.status in RETRY_STATUSES
 
 

@@ -38,15 +38,28 @@ from aiohttp import web
 from . import people
 from .clock import Clock
 
-TASK_TYPES = {
+TASK_TYPES = {  # the first five are documented; the others are a guess (CONTRACTS.md §1)
     "fetch-profile": "agent_profile_fetch",
-    "fetch-posts": "agent_profiles_tracking",
+    "fetch-profiles-posts": "agent_profiles_tracking",
     "like-post": "agent_like_post",
     "comment-post": "agent_comment_post",
+    "send-message": "agent_send_message",
+    "fetch-company": "agent_company_fetch",
+    "fetch-company-posts": "agent_company_posts_fetch",
+    "search-profiles": "agent_profiles_search",
+    "fetch-connections": "agent_connections_fetch",
+    "send-connection-request": "agent_connection_request",
 }
+# Done as the team's oldest admin: a team without one gets 404 "No admin user found".
+ADMIN_ACTIONS = {"like-post", "comment-post", "send-message", "send-connection-request",
+                 "fetch-connections"}
+SEARCH_FIELDS = {"keywords": str, "title": str, "company": str, "first_name": str,
+                 "last_name": str, "school": str, "geo_urn": list, "current_company": list,
+                 "industry": list, "past_company": list, "profile_language": list}
 
 UNAVAILABLE = {"error": "Profile not available: the LinkedIn account running the extension cannot "
                         "see this profile"}
+NOT_CONNECTED = {"error": "Message not sent: the recipient is not a 1st-degree connection"}
 
 Delay = Callable[[random.Random], float]
 
@@ -70,6 +83,8 @@ class OutXConfig:
     reject: set[str] = field(default_factory=set)  # slugs answered with 400
     stuck: set[str] = field(default_factory=set)  # slugs whose task never starts
     unavailable: set[str] = field(default_factory=set)  # fetch-profile slugs whose task fails
+    strangers: set[str] = field(default_factory=set)  # URNs a message to fails (not 1st-degree)
+    invitation_cap: int = 100  # connection requests per team before LinkedIn's cap (429)
     extensions: int = 4  # active Chrome extensions per team (workers)
     flagging: bool = True  # the burst model below (False: never flagged)
     flag_per_minute: int = 10  # more creates than this in 60 service s flag the team
@@ -92,7 +107,62 @@ class _Crew:
 
 
 def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"success": False, "error": message}, status=status)
+    return web.json_response({"error": message}, status=status)
+
+
+def _urn(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("urn:li:") and len(value) > 10
+
+
+def _nonempty(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def task_input(kind: str, body: dict[str, Any]) -> dict[str, Any] | str:
+    """The task_input OutX stores for a create's body, or the name of the field it refuses."""
+    if kind == "fetch-profile":
+        fields = {"profile_slug": body.get("profile_slug")}
+        bad = [] if _nonempty(fields["profile_slug"]) else ["profile_slug"]
+    elif kind == "fetch-profiles-posts":
+        urns = body.get("profile_urns")
+        fields = {"profile_urns": urns}
+        bad = [] if isinstance(urns, list) and urns and all(map(_urn, urns)) else ["profile_urns"]
+    elif kind in ("fetch-company", "fetch-company-posts"):
+        fields = {"company_slug": body.get("company_slug")}
+        bad = [] if _nonempty(fields["company_slug"]) else ["company_slug"]
+    elif kind in ("like-post", "comment-post"):
+        fields = {"social_urn": body.get("social_urn")}
+        bad = [] if _urn(fields["social_urn"]) else ["social_urn"]
+        if kind == "comment-post":
+            fields["comment_text"] = body.get("comment_text")
+            bad += [] if _nonempty(fields["comment_text"]) else ["comment_text"]
+    elif kind == "send-message":
+        fields = {"recipient_urn": body.get("recipient_urn"), "message": body.get("message")}
+        bad = [] if _urn(fields["recipient_urn"]) else ["recipient_urn"]
+        message = fields["message"]
+        bad += [] if _nonempty(message) and len(message) <= 10_000 else ["message"]
+    elif kind == "send-connection-request":
+        fields = {"profile_urn": body.get("profile_urn")}
+        bad = [] if _urn(fields["profile_urn"]) else ["profile_urn"]
+        if body.get("note") is not None:
+            fields["note"] = body["note"]
+            bad += [] if isinstance(body["note"], str) and len(body["note"]) <= 300 else ["note"]
+    elif kind == "search-profiles":
+        fields = {k: v for k, v in body.items() if k in SEARCH_FIELDS and v not in (None, "", [])}
+        bad = [k for k, v in fields.items() if not isinstance(v, SEARCH_FIELDS[k])]
+        if not fields:
+            bad.append("keywords")  # "at least one filter"
+        count = body.get("count", 25)
+        fields["count"] = count
+        bad += [] if isinstance(count, int) and 1 <= count <= 50 else ["count"]
+    else:  # fetch-connections: every field optional
+        fields = {"keyword": body.get("keyword"), "sort_type": body.get("sort_type"),
+                  "start": body.get("start", 0), "count": body.get("count", 40)}
+        bad = [] if isinstance(fields["start"], int) and fields["start"] >= 0 else ["start"]
+        bad += [] if isinstance(fields["count"], int) and 1 <= fields["count"] <= 100 else ["count"]
+    if bad:
+        return bad[0]
+    return {"task_type": TASK_TYPES[kind], **{k: v for k, v in fields.items() if v is not None}}
 
 
 def _max_in_window(times: list[float], width: float) -> int:
@@ -120,10 +190,7 @@ class OutXSandbox:
 
     def routes(self) -> list[web.RouteDef]:
         return [
-            web.post("/linkedin-agent/fetch-profile", self._creator("fetch-profile")),
-            web.post("/linkedin-agent/fetch-posts", self._creator("fetch-posts")),
-            web.post("/linkedin-agent/like-post", self._creator("like-post")),
-            web.post("/linkedin-agent/comment-post", self._creator("comment-post")),
+            *(web.post(f"/linkedin-agent/{kind}", self._creator(kind)) for kind in TASK_TYPES),
             web.get("/linkedin-agent/get-task-status", self.get_task_status),
         ]
 
@@ -136,19 +203,44 @@ class OutXSandbox:
         if team is None:
             return _error(401, "Invalid API Key")
         if not team.extension:
-            return _error(403, "Plugin installation required: no member of your team has an "
-                               "active OutX Chrome extension")
+            return _error(403, "Plugin installation required: install the OutX Chrome extension "
+                               "to use this endpoint. The plugin must have been active within "
+                               "the last 48 hours.")
         return team
 
     def ground_truth(self, kind: str, task_input: dict[str, Any]) -> dict[str, Any]:
+        """The output of a completed task (shapes beyond fetch-profile are a guess: CONTRACTS.md)."""
+        seed = self.seed
         if kind == "fetch-profile":
-            return people.profile(task_input["profile_slug"], self.seed)
-        if kind == "fetch-posts":
-            return people.posts(task_input["profile_slug"], self.seed)
+            return people.profile(task_input["profile_slug"], seed)
+        if kind == "fetch-profiles-posts":
+            return {"posts": [post for urn in task_input["profile_urns"]
+                              for post in people.profile_posts(urn, seed)]}
+        if kind == "fetch-company":
+            return people.company(task_input["company_slug"], seed)
+        if kind == "fetch-company-posts":
+            return {"company_slug": task_input["company_slug"],
+                    "posts": people.company_posts(task_input["company_slug"], seed)}
+        if kind == "search-profiles":
+            return {"profiles": people.search(task_input, seed)}
+        if kind == "fetch-connections":
+            return {"connections": people.connections(task_input.get("keyword"),
+                                                      task_input["start"], task_input["count"],
+                                                      seed)}
+        if kind in ("send-message", "send-connection-request"):
+            return {"sent": True}
         if kind == "like-post":
             return {"liked": True, "social_urn": task_input["social_urn"]}
         return {"commented": True, "social_urn": task_input["social_urn"],
                 "comment_text": task_input["comment_text"]}
+
+    def _failure(self, kind: str, task_input: dict[str, Any]) -> dict[str, Any] | None:
+        """The output of a task that will fail, or None."""
+        if kind == "fetch-profile" and task_input["profile_slug"] in self.config.unavailable:
+            return dict(UNAVAILABLE)
+        if kind == "send-message" and task_input["recipient_urn"] in self.config.strangers:
+            return dict(NOT_CONNECTED)
+        return None
 
     # -- the worker model ------------------------------------------------------------------
     def _crew(self, team: str) -> _Crew:
@@ -198,7 +290,7 @@ class OutXSandbox:
             return "pending"
         if now < task["due"]:
             return "processing"
-        return "failed" if task["fails"] else "completed"
+        return "failed" if task["failure"] else "completed"
 
     # -- handlers --------------------------------------------------------------------------
     def _creator(self, kind: str):
@@ -212,25 +304,27 @@ class OutXSandbox:
                 body = None
             if not isinstance(body, dict):
                 body = {}
-            field_name = "profile_slug" if kind in ("fetch-profile", "fetch-posts") else "social_urn"
-            value = body.get(field_name)
-            if not isinstance(value, str) or not value.strip() or value in self.config.reject:
-                return _error(400, f"Missing or invalid '{field_name}'")
-            task_input: dict[str, Any] = {"task_type": TASK_TYPES[kind], field_name: value}
-            if kind == "comment-post":
-                text = body.get("comment_text")
-                if not isinstance(text, str) or not text.strip():
-                    return _error(400, "Missing or invalid 'comment_text'")
-                task_input["comment_text"] = text
-            if kind in ("like-post", "comment-post") and not team.admin:
+            fields = task_input(kind, body)
+            if isinstance(fields, str):
+                return _error(400, f"Missing or invalid '{fields}'")
+            value = str(fields.get("profile_slug") or fields.get("company_slug")
+                        or fields.get("social_urn") or fields.get("profile_urns")
+                        or fields.get("recipient_urn") or fields.get("profile_urn") or "")
+            if value in self.config.reject:
+                return _error(400, f"Missing or invalid '{next(iter(set(fields) - {'task_type'}))}'")
+            if kind in ADMIN_ACTIONS and not team.admin:
                 return _error(404, "No admin user found in the team")
+            if kind == "send-connection-request":
+                sent = sum(1 for t in self.tasks.values()
+                           if t["team"] == team.name and t["kind"] == kind)
+                if sent >= self.config.invitation_cap:
+                    return _error(429, "LinkedIn invitation limit reached for this account")
             task_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
             stuck = value in self.config.stuck
             now = self.clock.now()
-            task = {"team": team.name, "kind": kind, "input": task_input, "created": now,
+            task = {"team": team.name, "kind": kind, "input": fields, "created": now,
                     "duration": None if stuck else max(0.0, self.config.delay(self.rng)),
-                    "fails": kind == "fetch-profile" and value in self.config.unavailable,
-                    "start": None, "due": None}
+                    "failure": self._failure(kind, fields), "start": None, "due": None}
             self.tasks[task_id] = task
             self.creates[(kind, value)] += 1
             crew = self._crew(team.name)
@@ -262,7 +356,7 @@ class OutXSandbox:
         if task is None or task["team"] != team.name:
             return _error(404, "Agent task not found")
         status = self.status_of(task)
-        output = (dict(UNAVAILABLE) if status == "failed"
+        output = (task["failure"] if status == "failed"
                   else self.ground_truth(task["kind"], task["input"]) if status == "completed"
                   else None)
         return web.json_response({

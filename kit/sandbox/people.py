@@ -82,7 +82,7 @@ def _name_from_slug(slug: str, rng: random.Random) -> str:
 def profile(slug: str, seed: int = 0) -> dict[str, Any]:
     """The profile the sandbox's extension 'sees' for ``slug``."""
     if slug.lower() in KNOWN:
-        return dict(KNOWN[slug.lower()])
+        return dict(KNOWN[slug.lower()], profile_urn=profile_urn(slug, seed))
     rng = rng_for(seed, "profile", slug.lower())
     name = _name_from_slug(slug, rng)
     jobs = []
@@ -113,6 +113,7 @@ def profile(slug: str, seed: int = 0) -> dict[str, Any]:
         "experience": jobs,
         "education": education,
         "skills": rng.sample(SKILLS, rng.randint(2, 6)),
+        "profile_urn": profile_urn(slug, seed),
     }
     # Fields present depend on what the profile shows publicly: some are hidden.
     for hidden, chance in (("about", 0.15), ("skills", 0.1), ("followers", 0.05)):
@@ -138,3 +139,71 @@ def posts(slug: str, seed: int = 0) -> dict[str, Any]:
             "comments": int(rng.lognormvariate(1.2, 1)),
         })
     return {"profile_slug": slug, "posts": items}
+
+
+def profile_urn(slug: str, seed: int = 0) -> str:
+    """A profile's URN, as fetch-profile gives it (``urn:li:fsd_profile:ACoAA...``)."""
+    digest = hashlib.sha256(f"{seed}\x1furn\x1f{slug.lower()}".encode()).hexdigest()
+    return f"urn:li:fsd_profile:ACoAA{digest[:28].upper()}"
+
+
+def profile_posts(urn: str, seed: int = 0) -> list[dict[str, Any]]:
+    """Recent posts of the profile with this URN, each naming it (``profile_urn``)."""
+    return [dict(post, profile_urn=urn) for post in posts(urn, seed)["posts"]]
+
+
+def company(slug: str, seed: int = 0) -> dict[str, Any]:
+    rng = rng_for(seed, "company", slug.lower())
+    name = " ".join(w.capitalize() for w in re.split(r"[-_]", slug) if w) or slug
+    return {
+        "name": name,
+        "company_slug": slug,
+        "industry": rng.choice(["Software Development", "Research Services", "Pharmaceuticals",
+                                "Financial Services", "Non-profit Organizations", "Energy"]),
+        "employee_count": int(rng.lognormvariate(7, 2)),
+        "description": f"{name} works on {rng.choice(SKILLS).lower()} and "
+                       f"{rng.choice(SKILLS).lower()}.",
+        "headquarters": rng.choice(CITIES),
+        "website": f"https://www.{slug.lower()}.example",
+        "logo": f"https://media.licdn.example/company/{slug.lower()}/logo.png",
+        "followers": int(rng.lognormvariate(9, 2)),
+    }
+
+
+def company_posts(slug: str, seed: int = 0) -> list[dict[str, Any]]:
+    rng = rng_for(seed, "company-posts", slug.lower())
+    return [dict(post, shares=int(rng.lognormvariate(1.5, 1)))
+            for post in posts("company:" + slug, seed)["posts"]]
+
+
+def search(filters: dict[str, Any], seed: int = 0) -> list[dict[str, Any]]:
+    """Profiles matching a search (the same filters, the same people)."""
+    key = repr(sorted((k, v) for k, v in filters.items() if k != "count"))
+    rng = rng_for(seed, "search", key)
+    found = []
+    for _ in range(min(int(filters.get("count") or 25), rng.randint(0, 60))):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        slug = f"{first}-{last}-{rng.randrange(16**6):06x}".lower()
+        title = filters.get("title") or rng.choice(TITLES)
+        where = filters.get("company") or rng.choice(COMPANIES)
+        found.append({"name": f"{first} {last}", "headline": f"{title} at {where}",
+                      "location": rng.choice(CITIES), "profile_slug": slug,
+                      "profile_urn": profile_urn(slug, seed),
+                      "connection_degree": rng.choice(["1st", "2nd", "2nd", "3rd+"])})
+    return found
+
+
+def connections(keyword: str | None, start: int, count: int, seed: int = 0,
+                total: int = 230) -> list[dict[str, Any]]:
+    """A page of the team admin's 1st-degree connections (``total`` of them in all)."""
+    people = []
+    for index in range(total):
+        rng = rng_for(seed, "connection", str(index))
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        slug = f"{first}-{last}-{index:04d}".lower()
+        people.append({"name": f"{first} {last}", "headline": rng.choice(TITLES),
+                       "profile_slug": slug, "profile_urn": profile_urn(slug, seed),
+                       "connected_at": f"2026-{1 + index % 10:02d}-{1 + index % 28:02d}"})
+    if keyword:
+        people = [p for p in people if keyword.lower() in p["name"].lower()]
+    return people[start:start + count]
