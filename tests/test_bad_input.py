@@ -12,7 +12,7 @@ import kit
 
 GOOD = {"profiles": "williamhgates", "posts": "williamhgates", "search": "a fine question",
         "research": "a fine question", "fetch_pages": "https://example.com/page",
-        "deep_dives": "0x" + "c" * 40}
+        "deep_dives": "0x" + "c" * 40, "onchain_data": "0x" + "c" * 40}
 HELPERS = {name: getattr(kit, name) for name in GOOD}
 
 CASES = [
@@ -39,7 +39,9 @@ CASES = [
     ("search", ["q"], {"depth": "very"}, kit.InvalidRequest, "depth"),
     ("research", ["q"], {"reasoning_depth": "XXL"}, kit.InvalidRequest, "reasoningDepth"),
     ("deep_dives", ["0xabc"], {}, kit.InvalidRequest, "not a token contract"),
-    ("deep_dives", [GOOD["deep_dives"]], {"expiration": 100}, kit.InvalidRequest, "24 to 72"),
+    ("deep_dives", [GOOD["deep_dives"]], {"expiration": 0}, kit.InvalidRequest, "at least 1"),
+    ("onchain_data", ["0xabc"], {}, kit.InvalidRequest, "not a token contract"),
+    ("onchain_data", [GOOD["onchain_data"]], {"expiration": 73}, kit.InvalidRequest, "1 to 72"),
 ]
 
 
