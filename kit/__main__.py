@@ -151,6 +151,8 @@ def batch(args: argparse.Namespace) -> int:
         options.update(depth=args.depth, output_type=args.output_type)
     if args.command == "deep-dives":
         options.update(confirm=args.confirm)
+    if getattr(args, "max_cost", None) is not None:
+        options["max_cost"] = args.max_cost
     if args.command in LINKEDIN_COMMANDS and (args.per_hour or args.per_minute):
         default = kit.Pace()
         options["pace"] = kit.Pace(per_hour=args.per_hour or default.per_hour,
@@ -223,6 +225,8 @@ BATCHES = {
     "fetch-pages": ("fetch_pages", "Linkup page fetches (one URL per line)"),
     "research": ("research", "Linkup research tasks (one question per line; minutes each)"),
     "deep-dives": ("deep_dives", "Agora deep dives (one token contract address per line)"),
+    "onchain": ("onchain_data", "Agora on-chain data (one token contract address per line; "
+                "one credit each)"),
 }
 
 
@@ -272,6 +276,10 @@ def _add_batch_commands(sub: Any) -> None:
         if command == "deep-dives":
             p.add_argument("--confirm", action="store_true",
                            help="confirm each task: SPENDS ONE AGORA CREDIT PER TASK")
+        if command not in LINKEDIN_COMMANDS:
+            p.add_argument("--max-cost", type=float, metavar="AMOUNT",
+                           help="refuse the batch, before sending anything, if it could cost "
+                                "more (USD for Linkup, credits for Agora; published prices)")
         if command in LINKEDIN_COMMANDS:
             p.add_argument("--per-hour", type=float, metavar="N",
                            help="LinkedIn actions per hour (default 50, OutX's guidance; more "

@@ -38,7 +38,7 @@ from .core.pace import Pace
 from .core.policy import PollSchedule
 from .core.task import Task
 from .progress import make_progress
-from .services import agora, linkup
+from .services import agora, linkup, prices
 from .services.agora import Agora
 from .services.linkup import Linkup
 from .services.outx import (
@@ -54,7 +54,7 @@ from .sync import run
 
 # Keyword options every helper takes besides the service's own parameters.
 CLIENT_OPTIONS = set(inspect.signature(ServiceClient.__init__).parameters) - {"self"}
-HELPER_OPTIONS = {"timeout", "progress", "fresh", "errors", "wait"}
+HELPER_OPTIONS = {"timeout", "progress", "fresh", "errors", "wait", "max_cost"}
 
 
 def as_input_list(values: Any, what: str) -> list[Any]:
@@ -154,8 +154,19 @@ def _run(client_cls: type[ServiceClient], client_opts: dict[str, Any], helper: s
     positions = {key: i for i, key in enumerate(batch.unique)}
     rows = [(value, None if key is None else positions[key], batch.refused.get(index))
             for index, (value, key) in enumerate(zip(batch.inputs, batch.keys, strict=True))]
-    plan = JobPlan(helper=helper, label=label, rows=rows,
-                   items=[request(item) for item in batch.unique.values()],
+    items = [request(item) for item in batch.unique.values()]
+    return _start(client, helper, label, rows, items, opts, **job_options)
+
+
+def _start(client: ServiceClient, helper: str, label: str,
+           rows: list[tuple[Any, int | None, str | None]], items: list[tuple[str, dict[str, Any]]],
+           opts: dict[str, Any], **job_options: Any) -> pd.DataFrame | Job:
+    """Price the batch (refused over ``max_cost`` before anything is sent) and start its job."""
+    cost = prices.estimate(client.spec.name, items,
+                           prices.check_max_cost(opts.get("max_cost"), helper),
+                           confirm=bool(job_options.get("confirm", True)))
+    plan = JobPlan(helper=helper, label=f"{label} · {cost}" if cost else label, rows=rows,
+                   items=items,
                    options={"timeout": opts.get("timeout"), "fresh": bool(opts.get("fresh")),
                             "pace": pace_options(client.pace), **job_options})
     return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"))
@@ -309,6 +320,7 @@ def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
                              f"{per_task!r:.40}.")
     options.update(wait=wait, pace=pace, timeout=timeout, progress=progress, errors=errors)
     client_opts, opts = _outx_options("posts", dict(options))
+    prices.estimate("outx", [], prices.check_max_cost(opts.get("max_cost"), "posts"))
     batch = check_inputs(profiles, "LinkedIn profile URNs, slugs or URLs", _profile_ref,
                          opts.get("errors", "raise"), # slugs are case-insensitive, URNs are not
                          key=lambda ref: (ref[0], ref[1].casefold() if ref[0] == "slug" else ref[1]))
@@ -338,11 +350,7 @@ def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
     if not items:
         raise InvalidRequest("posts(): no profile has a URN, nothing to fetch: "
                              + next(r for _v, _p, r in rows if r))
-    client = OutX(**client_opts)
-    plan = JobPlan(helper="posts", label="OutX fetch-profiles-posts", rows=rows, items=items,
-                   options={"timeout": opts.get("timeout"), "fresh": bool(opts.get("fresh")),
-                            "pace": pace_options(client.pace)})
-    return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"))
+    return _start(OutX(**client_opts), "posts", "OutX fetch-profiles-posts", rows, items, opts)
 
 
 # -- Linkup ------------------------------------------------------------------------------------
@@ -374,7 +382,9 @@ def search(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     ``structured_output_schema=`` a dict, ...)
     plus ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``, ``wait``.
     Each task is billed: a repeated query is sent once, and the journal's earlier answers are
-    reused unless ``fresh=True``.  ``kit.frames.sources(df)`` gives the sources as a long table.
+    reused unless ``fresh=True``.  ``max_cost=`` (USD): the batch is priced from Linkup's
+    published prices before anything is sent, and refused if it could cost more (the estimate
+    shows in the progress label).  ``kit.frames.sources(df)`` gives the sources as a long table.
     """
     params = {"depth": "standard", "output_type": "sourcedAnswer", **params}
     return _linkup(queries, "search", "q", "questions", params, "search")
@@ -382,7 +392,9 @@ def search(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
 
 def research(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     """Linkup research tasks (minutes each, billed per task), one row per query, like
-    :func:`search`; waits up to an hour per task by default (``timeout=`` to change)."""
+    :func:`search`; waits up to an hour per task by default (``timeout=`` to change).
+    ``max_cost=`` (USD) as :func:`search`: research costs $0.25 (``reasoning_depth="S"``) to
+    $1.50 (``"L"``) a task."""
     params = {"output_type": "sourcedAnswer", **params}
     return _linkup(queries, "research", "q", "questions", params, "research")
 
@@ -390,7 +402,9 @@ def research(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
 def fetch_pages(urls: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     """Linkup fetch tasks, one row per URL: ``url, task_id, status, error, markdown, favicon,
     raw_content, raw_html, content_type, images, data`` (``render_js=``, ``include_raw_html=``,
-    ...; ``schema=`` a JSON schema, dict or string, and ``instructions=`` fill ``data``)."""
+    ...; ``schema=`` a JSON schema, dict or string, and ``instructions=`` fill ``data``).
+    ``max_cost=`` (USD) as :func:`search`: $0.001 a page, $0.005 with ``render_js=True`` (a
+    page sent without ``render_js`` is counted at the dearer price)."""
     return _linkup(urls, "fetch", "url", "URLs", dict(params), "fetch_pages")
 
 
@@ -422,8 +436,9 @@ def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: i
     calling again with ``confirm=True`` (the journal's tasks are reused and confirmed, not
     created again).  A repeated contract is created once.  Columns: ``contract_address,
     x_handle, task_id, status, service_status, error, deliverable, expiration_time``.  Creates
-    and confirms are paced to Agora's five per minute.  Options: ``api_key``, ``base_url``,
-    ``timeout``, ``progress``, ``fresh``, ``errors``, ``wait``.
+    and confirms are paced to Agora's five per minute.  ``max_cost=`` (credits): with
+    ``confirm=True``, a batch of more distinct contracts is refused before anything is sent.
+    Options: ``api_key``, ``base_url``, ``timeout``, ``progress``, ``fresh``, ``errors``, ``wait``.
     """
     client_opts, opts, _ = split_options("deep_dives", options, ())
     agora.check_expiration(expiration)
@@ -456,8 +471,9 @@ def onchain_data(contracts: Sequence[Any], *, expiration: int | None = None,
     expiration_time, deliverable``, then the deliverable's JSON as columns (nested objects as
     ``a.b``, a key named like one of kit's columns as ``data.<key>``).  A deliverable that is
     not a JSON object stays as text in ``deliverable``, with an error saying so.  Creates are
-    paced to Agora's five per minute.  Options: ``api_key``, ``base_url``, ``timeout``,
-    ``progress``, ``fresh``, ``errors``, ``wait``.
+    paced to Agora's five per minute.  ``max_cost=`` (credits): a batch of more distinct
+    contracts is refused before anything is sent.  Options: ``api_key``, ``base_url``,
+    ``timeout``, ``progress``, ``fresh``, ``errors``, ``wait``.
     """
     client_opts, opts, _ = split_options("onchain_data", options, ())
     agora.check_expiration(expiration, agora.ONCHAIN_MAX_HOURS)

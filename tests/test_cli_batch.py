@@ -82,3 +82,17 @@ def test_every_command_has_complete_help(command):
     assert result.returncode == 0
     assert "usage: kit " + command in result.stdout
     assert len(result.stdout) > 200
+
+
+def test_max_cost_refuses_a_batch_before_sending_and_onchain_runs(tmp_path):
+    result = kit_cli("search", "--sandbox", "200", "--max-cost", "0.005", "-q",
+                     stdin="q one\nq two\n")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "up to $0.012" in result.stderr and "nothing was sent" in result.stderr
+    contracts = "0x" + "12" * 20 + "\n"
+    out = tmp_path / "onchain.csv"
+    result = kit_cli("onchain", "--sandbox", "2000", "--max-cost", "1", "-o", str(out),
+                     stdin=contracts)
+    assert result.returncode == 0, result.stderr
+    assert "est. 1 credit for 1 task" in result.stderr
+    assert pd.read_csv(out).loc[0, "status"] == "completed"
