@@ -213,7 +213,9 @@ class LinkupSandbox:
 
     def ground_truth(self, task: dict[str, Any]) -> Any:
         kind, data = task["type"], task["input"]
-        rng = rng_for(self.seed, "linkup", kind, json.dumps(data, sort_keys=True))
+        # Seeded by the input as sent (as before the echo was normalized): the same answers.
+        sent = task.get("sent", data)
+        rng = rng_for(self.seed, "linkup", kind, json.dumps(sent, sort_keys=True))
         if kind == "extract":
             return {"data": {"title": rng.choice(COMPANIES)}}  # inferred: never documented
         if kind == "fetch":
