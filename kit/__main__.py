@@ -270,7 +270,7 @@ def _add_batch_commands(sub: Any) -> None:
                        help="run against the embedded sandbox (no key), service time xSPEED")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
         if command == "search":
-            p.add_argument("--depth", choices=["fast", "standard", "deep"], default="standard")
+            p.add_argument("--depth", choices=["flash", "fast", "standard", "deep"], default="standard")
             p.add_argument("--output-type", choices=["sourcedAnswer", "searchResults"],
                            default="sourcedAnswer")
         if command == "deep-dives":
