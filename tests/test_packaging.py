@@ -38,7 +38,8 @@ def test_environment_yml_matches_pyproject():
     listed = {}
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
-        m = re.match(r"^  - ([A-Za-z][^\s#]*)\s*$", line)
+        # conda packages, and pip's (PyPI-only) under "- pip:"
+        m = re.match(r"^(?:  |      )- ([A-Za-z][^\s#]*)\s*(?:#.*)?$", line)
         if m and not m.group(1).startswith(("python", "pip")):
             name, spec = _name_and_spec(m.group(1))
             listed[name] = spec
