@@ -15,9 +15,21 @@ from .core.task import Status, Task
 from .services import outx
 from .services.outx import PROFILE_FIELDS
 
-__all__ = ["PROFILE_FIELDS", "answers_frame", "companies_frame", "company_posts_frame",
-           "deep_dives_frame", "long_table", "pages_frame", "posts_frame", "profiles_frame",
-           "onchain_frame", "search_profiles_frame", "sources", "to_frame"]
+__all__ = [
+    "PROFILE_FIELDS",
+    "answers_frame",
+    "companies_frame",
+    "company_posts_frame",
+    "deep_dives_frame",
+    "long_table",
+    "onchain_frame",
+    "pages_frame",
+    "posts_frame",
+    "profiles_frame",
+    "search_profiles_frame",
+    "sources",
+    "to_frame",
+]
 
 _COUNT_FIELDS = {"connections", "followers", "post_count", "reactions", "comments", "reposts",
                  "shares", "employee_count", "profile_count"}
