@@ -6,6 +6,7 @@ missing row.  Long tables (experience, education, skills, posts) come from :func
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -44,6 +45,13 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _unclashed(data: dict[str, Any], reserved: Iterable[str], prefix: str) -> dict[str, Any]:
+    """A service's fields as columns beside kit's own: a field named like one of kit's columns
+    (``reserved``) is renamed ``prefix + name``, so service text never overwrites kit's."""
+    taken = set(reserved)
+    return {f"{prefix}{k}" if k in taken else k: v for k, v in data.items()}
+
+
 def _base(task: Task) -> dict[str, Any]:
     # The service's reason first; else kit's own remark (stopped waiting, not confirmed...).
     return {"task_id": task.id, "status": task.status.value, "error": task.error or task.note}
@@ -74,11 +82,16 @@ def posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     for value, task in rows:
         row = value if isinstance(value, dict) else {"input": value}
         urn = row.get("profile_urn")
-        done = task.status is Status.COMPLETED
-        posts = outx.posts_of(task.output, urn) if done else None
+        posts, base = None, _base(task)
+        if task.status is Status.COMPLETED:
+            carried = len(task.input.get("profile_urns") or [urn])
+            posts = outx.posts_of(task.output, urn, carried)
+            if posts is None and carried > 1:
+                base["error"] = (f"OutX's answer does not say which of the task's {carried} "
+                                 "profiles each post belongs to; fetch with per_task=1")
         records.append({
             "input": row.get("input"), "profile_slug": row.get("profile_slug"),
-            "profile_urn": urn, **_base(task),
+            "profile_urn": urn, **base,
             "post_count": len(posts) if posts is not None else None, "posts": posts,
         })
     columns = ["input", "profile_slug", "profile_urn", *_BASE, "post_count", "posts"]
@@ -127,8 +140,9 @@ def search_profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
             records.append(dict(key, position=None))
             continue
         for position, person in enumerate(found):
+            fields = person if isinstance(person, dict) else {"name": person}
             records.append({**key, "position": position,
-                            **(person if isinstance(person, dict) else {"name": person})})
+                            **_unclashed(fields, [*key, "position"], "profile.")})
     df = pd.DataFrame.from_records(records)
     df = df.reindex(columns=[*SEARCH_COLUMNS, *(c for c in df.columns if c not in SEARCH_COLUMNS)])
     df["position"] = df["position"].astype("Int64")
@@ -297,8 +311,6 @@ _ONCHAIN_BASE = ["input", "contract_address", "task_id", "status", "service_stat
 
 def _onchain_data(task: Task) -> tuple[dict[str, Any], str | None, str | None]:
     """(flattened data, raw text kept, error) from an on-chain task's JSON-in-a-string."""
-    import json
-
     out = task.output if isinstance(task.output, dict) else {}
     raw = out.get("deliverable")
     if task.status is not Status.COMPLETED or raw is None:
@@ -313,7 +325,7 @@ def _onchain_data(task: Task) -> tuple[dict[str, Any], str | None, str | None]:
     flat: dict[str, Any] = {}
     _flatten("", data, flat)
     # A key named like one of kit's columns (status, error...) never overwrites it.
-    return {f"data.{k}" if k in _ONCHAIN_BASE else k: v for k, v in flat.items()}, None, None
+    return _unclashed(flat, _ONCHAIN_BASE, "data."), None, None
 
 
 def onchain_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:

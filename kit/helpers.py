@@ -42,6 +42,7 @@ from .services import agora, linkup, prices
 from .services.agora import Agora
 from .services.linkup import Linkup
 from .services.outx import (
+    POSTS_PER_TASK_MAX,
     OutX,
     is_urn,
     profile_urn,
@@ -173,16 +174,13 @@ def _start(client: ServiceClient, helper: str, label: str,
 
 
 # -- OutX --------------------------------------------------------------------------------------
-OUTX_OPTIONS = ("Other ``options``: ``api_key``, ``base_url``, ``fresh``, ``poll_interval`` "
-                "(seconds between two reads of a task; by default kit learns it from the batch), "
-                "``journal``, ``retry``, ``http_timeout``, ``time_scale``.")
-
-
 def _outx_options(helper: str, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     poll_interval = options.pop("poll_interval", None)
     if poll_interval is not None:
         options["poll"] = _poll(poll_interval, OutX.spec.schedule)
     client_opts, opts, _ = split_options(helper, options, ())
+    # OutX has no per-task price: its limit is the pace.
+    prices.estimate("outx", [], prices.check_max_cost(opts.get("max_cost"), helper))
     return client_opts, opts
 
 
@@ -219,11 +217,14 @@ def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = Non
     ``timeout`` seconds after it was created (default 180, as OutX advises) is a row with
     ``status`` and ``error`` set.  :func:`kit.frames.long_table` gives experience, education and
     skills as long tables.
+
+    Other ``options``: ``api_key``, ``base_url``, ``fresh``, ``poll_interval`` (seconds between
+    two reads of a task; by default kit learns it from the batch), ``journal``, ``retry``,
+    ``http_timeout``, ``time_scale``.
     """
     options.update(wait=wait, pace=pace, timeout=timeout, progress=progress, errors=errors)
     return _outx(slugs, "fetch-profile", "profiles", options, check=to_slug,
                  what="LinkedIn profile slugs or URLs", field_name="profile_slug")
-profiles.__doc__ = (profiles.__doc__ or "") + "\n    " + OUTX_OPTIONS + "\n"
 
 
 def companies(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
@@ -275,10 +276,10 @@ def _urns_of(slugs: list[str], client_opts: dict[str, Any], opts: dict[str, Any]
     if not slugs:
         return {}
     if opts.get("wait", True):
-        stage = dict(client_opts, wait=True, timeout=opts.get("timeout"),
-                     progress=opts.get("progress"), errors="rows")
-        df = _outx(slugs, "fetch-profile", "profiles", stage, check=to_slug,
-                   what="LinkedIn profile slugs or URLs", field_name="profile_slug")
+        batch = check_inputs(slugs, "LinkedIn profile slugs", to_slug, "rows", key=str.casefold)
+        stage = {"wait": True, "timeout": opts.get("timeout"), "progress": opts.get("progress")}
+        df = _run(OutX, client_opts, "profiles", "OutX fetch-profile", batch,
+                  lambda slug: ("fetch-profile", {"profile_slug": slug}), stage)
         assert isinstance(df, pd.DataFrame)
         return {str(slug).casefold(): (urn if isinstance(urn, str) else None,
                                        None if isinstance(urn, str) else
@@ -315,41 +316,42 @@ def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
     profile_slug, profile_urn, task_id, status, error, post_count, posts``.  Pace and options
     as :func:`profiles`.
     """
-    if isinstance(per_task, bool) or not isinstance(per_task, int) or not 1 <= per_task <= 25:
-        raise InvalidRequest(f"posts(): per_task must be a whole number from 1 to 25, not "
-                             f"{per_task!r:.40}.")
+    if isinstance(per_task, bool) or not isinstance(per_task, int) or not (
+            1 <= per_task <= POSTS_PER_TASK_MAX):
+        raise InvalidRequest(f"posts(): per_task must be a whole number from 1 to "
+                             f"{POSTS_PER_TASK_MAX}, not {per_task!r:.40}.")
     options.update(wait=wait, pace=pace, timeout=timeout, progress=progress, errors=errors)
-    client_opts, opts = _outx_options("posts", dict(options))
-    prices.estimate("outx", [], prices.check_max_cost(opts.get("max_cost"), "posts"))
+    client_opts, opts = _outx_options("posts", options)
+    # Slugs are case-insensitive, URNs are not.
     batch = check_inputs(profiles, "LinkedIn profile URNs, slugs or URLs", _profile_ref,
-                         opts.get("errors", "raise"), # slugs are case-insensitive, URNs are not
+                         opts.get("errors", "raise"),
                          key=lambda ref: (ref[0], ref[1].casefold() if ref[0] == "slug" else ref[1]))
     slugs = list(dict.fromkeys(ref[1] for ref in batch.unique.values() if ref[0] == "slug"))
-    # A profile's URN does not change: fresh= fetches the posts again, never the profiles.
-    urns = _urns_of(slugs, {k: v for k, v in options.items()
-                            if k not in ("wait", "timeout", "progress", "errors", "fresh")}, opts)
-    rows: list[tuple[Any, int | None, str | None]] = []
-    groups: dict[str, int] = {}  # URN -> its task's position
-    order: list[str] = []
+    # A profile's URN does not change: fresh= (a helper option) fetches the posts again, never
+    # the profiles.
+    urns = _urns_of(slugs, client_opts, opts)
+    wanted: list[tuple[dict[str, Any], str | None, str | None]] = []  # (row, URN, why none)
     for index, (value, key) in enumerate(zip(batch.inputs, batch.keys, strict=True)):
-        slug = key[1] if key is not None and key[0] == "slug" else None
-        urn, reason = (key[1], None) if key is not None and key[0] == "urn" else (
-            urns.get(slug.casefold(), (None, None)) if slug else (None, batch.refused.get(index)))
-        if slug and urn is None and reason is None:
-            reason = "its profile has no URN"
-        row = {"input": value, "profile_slug": slug, "profile_urn": urn}
-        if urn is None:
-            rows.append((row, None, f"posts not fetched: {reason}" if slug else reason))
-            continue
-        if urn not in groups:
-            groups[urn] = len(order) // per_task
-            order.append(urn)
-        rows.append((row, groups[urn], None))
+        if key is None:
+            wanted.append(({"input": value, "profile_slug": None, "profile_urn": None}, None,
+                           batch.refused.get(index)))
+        elif key[0] == "urn":
+            wanted.append(({"input": value, "profile_slug": None, "profile_urn": key[1]},
+                           key[1], None))
+        else:
+            urn, reason = urns.get(key[1].casefold(), (None, None))
+            wanted.append(({"input": value, "profile_slug": key[1], "profile_urn": urn}, urn,
+                           None if urn else f"posts not fetched: {reason or 'no profile URN'}"))
+    # Groups of sorted URNs: the same profiles make the same tasks, which the journal reuses,
+    # whatever the order they are given in.
+    order = sorted({urn for _row, urn, _why in wanted if urn})
+    if not order:
+        raise InvalidRequest("posts(): no profile has a URN, nothing to fetch: "
+                             + next(why for _row, _urn, why in wanted if why))
+    position = {urn: i // per_task for i, urn in enumerate(order)}
+    rows = [(row, position[urn] if urn else None, why) for row, urn, why in wanted]
     items = [("fetch-profiles-posts", {"profile_urns": order[i:i + per_task]})
              for i in range(0, len(order), per_task)]
-    if not items:
-        raise InvalidRequest("posts(): no profile has a URN, nothing to fetch: "
-                             + next(r for _v, _p, r in rows if r))
     return _start(OutX(**client_opts), "posts", "OutX fetch-profiles-posts", rows, items, opts)
 
 

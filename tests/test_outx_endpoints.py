@@ -124,6 +124,7 @@ def test_shapes_read_flat_and_nested_profiles_and_failure_reasons():
     assert outx_service.posts_of({"posts": [mine, other]}, URN) == [mine]
     assert outx_service.posts_of({"profiles": [{"profile_urn": URN, "posts": [mine]}]}, URN) == [mine]
     assert outx_service.posts_of([{"text": "c"}], URN) == [{"text": "c"}]  # one profile, no urn
+    assert outx_service.posts_of([{"text": "c"}], URN, carried=2) is None  # whose? never guessed
     assert outx_service.posts_of({"profiles": []}, URN) == []
     assert outx_service.posts_of(None, URN) is None
 
@@ -142,7 +143,10 @@ def test_posts_by_slug_reuse_profiles_and_group_urns(sandbox):
     assert list(df["input"]) == inputs
     assert list(df["profile_urn"]) == [*urns, urns[0], urns[0], "urn:li:fsd_profile:ACoAAPOSTSFIVE"]
     assert (df["status"] == "completed").all()
-    assert df.loc[0, "task_id"] == df.loc[1, "task_id"] != df.loc[2, "task_id"]
+    # groups of sorted URNs: the same profiles make the same tasks, in any input order
+    ordered = sorted(set(df["profile_urn"]))
+    groups = df.groupby("task_id")["profile_urn"].agg(lambda u: sorted(set(u))).tolist()
+    assert sorted(groups) == [ordered[:2], ordered[2:]]
     # each row holds its own profile's posts, though its task carried two profiles
     for urn, posts in zip(df["profile_urn"], df["posts"], strict=True):
         assert all(post["profile_urn"] == urn for post in posts)
@@ -167,8 +171,28 @@ def test_posts_without_waiting_need_known_urns(sandbox):
         kit.posts([URN], per_task=26)
     assert sandbox.log.count() == before
     kit.profiles(["posts-eve-5"], pace=FAST, progress=False)
-    job = kit.posts(["posts-eve-5"], wait=False, pace=FAST, progress=False)
+    job = kit.posts(["posts-eve-5"], wait=False, pace=FAST, progress=False, poll_interval=2)
     assert job.wait().loc[0, "status"] == "completed"
+
+
+def test_frames_keep_kit_columns_and_never_guess_a_posts_owner():
+    from kit.frames import posts_frame, search_profiles_frame
+
+    search = kit.Task(service="outx", id="t1", kind="search-profiles", status=kit.Status.COMPLETED,
+                      input={"title": "x"},
+                      output={"profiles": [{"name": "Ann", "status": "open to work",
+                                            "position": "CTO", "error": "none"}]})
+    df = search_profiles_frame([({"title": "x"}, search)])
+    assert df.loc[0, "status"] == "completed" and pd.isna(df.loc[0, "error"])
+    assert df.loc[0, "position"] == 0 and df.loc[0, "profile.position"] == "CTO"
+    assert df.loc[0, "profile.status"] == "open to work"
+    other = "urn:li:fsd_profile:ACoAAOTHER"
+    posts = kit.Task(service="outx", id="t2", kind="fetch-profiles-posts",
+                     status=kit.Status.COMPLETED, input={"profile_urns": [URN, other]},
+                     output={"posts": [{"text": "whose?"}]})
+    rows = [({"input": u, "profile_slug": None, "profile_urn": u}, posts) for u in (URN, other)]
+    df = posts_frame(rows)
+    assert df["posts"].isna().all() and df["error"].str.contains("per_task=1").all()
 
 
 def test_companies_company_posts_and_search_helpers(sandbox):

@@ -111,6 +111,9 @@ _COMPANY_SLUG = re.compile(r"^[\w\-.&']{1,100}$", re.UNICODE)
 _URN = re.compile(r"^urn:li:([A-Za-z_]+):(\S+)$")
 # A profile's URN as fetch-profile gives it (fsd_profile) or as LinkedIn writes it elsewhere.
 PROFILE_URN_TYPES = {"fsd_profile", "person", "member"}
+# Profiles per fetch-profiles-posts task.  OutX publishes no maximum ("1 or more"): this is
+# kit's own bound, so that one failed task loses at most this many profiles' posts.
+POSTS_PER_TASK_MAX = 25
 MESSAGE_LIMIT = 10_000
 NOTE_LIMIT = 300
 
@@ -305,10 +308,11 @@ def profile_urn(output: Any) -> str | None:
     return urn if isinstance(urn, str) and _URN.match(urn) else None
 
 
-def posts_of(output: Any, urn: str | None = None) -> list[Any] | None:
+def posts_of(output: Any, urn: str | None = None, carried: int = 1) -> list[Any] | None:
     """The posts in a fetch-profiles-posts (or company posts) output; with ``urn``, that
-    profile's posts when the task carried several profiles.  **Inferred**: a list, ``posts``
-    (each post may name its ``profile_urn``), or ``profiles: [{profile_urn, posts}]``."""
+    profile's posts out of a task that ``carried`` profiles.  **Inferred**: a list, ``posts``
+    (each post naming its ``profile_urn``), or ``profiles: [{profile_urn, posts}]``.  ``None``
+    when the output does not say which of several profiles a post belongs to: never guessed."""
     if isinstance(output, Mapping) and isinstance(output.get("profiles"), list):
         for entry in output["profiles"]:
             if isinstance(entry, Mapping) and (urn is None or entry.get("profile_urn") == urn):
@@ -318,9 +322,11 @@ def posts_of(output: Any, urn: str | None = None) -> list[Any] | None:
     posts = output.get("posts") if isinstance(output, Mapping) else output
     if not isinstance(posts, list):
         return None
-    if urn is not None and any(isinstance(p, Mapping) and "profile_urn" in p for p in posts):
-        return [p for p in posts if isinstance(p, Mapping) and p.get("profile_urn") == urn]
-    return posts
+    if urn is None:
+        return posts
+    if posts and all(isinstance(p, Mapping) and "profile_urn" in p for p in posts):
+        return [p for p in posts if p["profile_urn"] == urn]
+    return posts if carried == 1 else None
 
 
 def items_of(output: Any, *names: str) -> list[Any] | None:
