@@ -148,7 +148,8 @@ def batch(args: argparse.Namespace) -> int:
     options = {k: v for k, v in options.items() if v is not None}
     helper = getattr(kit, args.helper)
     if args.command == "search":
-        options.update(depth=args.depth, output_type=args.output_type)
+        chosen = {"depth": args.depth, "output_type": args.output_type}
+        options.update({k: v for k, v in chosen.items() if v is not None})
     if args.command == "deep-dives":
         options.update(confirm=args.confirm)
     if getattr(args, "max_cost", None) is not None:
@@ -270,22 +271,26 @@ def _add_batch_commands(sub: Any) -> None:
                        help="run against the embedded sandbox (no key), service time xSPEED")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
         if command == "search":
-            p.add_argument("--depth", choices=["flash", "fast", "standard", "deep"], default="standard")
+            from .services.linkup import CHOICES, SENT_DEFAULTS
+
+            default = SENT_DEFAULTS["search"]
+            p.add_argument("--depth", choices=CHOICES[("search", "depth")],
+                           help=f"default {default['depth']}")
             p.add_argument("--output-type", choices=["sourcedAnswer", "searchResults"],
-                           default="sourcedAnswer")
+                           help=f"default {default['outputType']}")
         if command == "deep-dives":
             p.add_argument("--confirm", action="store_true",
                            help="confirm each task: SPENDS ONE AGORA CREDIT PER TASK")
-        if command not in LINKEDIN_COMMANDS:
-            p.add_argument("--max-cost", type=float, metavar="AMOUNT",
-                           help="refuse the batch, before sending anything, if it could cost "
-                                "more (USD for Linkup, credits for Agora; published prices)")
         if command in LINKEDIN_COMMANDS:
             p.add_argument("--per-hour", type=float, metavar="N",
                            help="LinkedIn actions per hour (default 50, OutX's guidance; more "
                                 "risks your team's LinkedIn account)")
             p.add_argument("--per-minute", type=float, metavar="N",
                            help="LinkedIn actions per minute (default 5)")
+        else:
+            p.add_argument("--max-cost", type=float, metavar="AMOUNT",
+                           help="refuse the batch, before sending anything, if it could cost "
+                                "more (USD for Linkup, credits for Agora; published prices)")
         p.set_defaults(func=batch, helper=helper)
 
 

@@ -388,7 +388,6 @@ def search(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     published prices before anything is sent, and refused if it could cost more (the estimate
     shows in the progress label).  ``kit.frames.sources(df)`` gives the sources as a long table.
     """
-    params = {"depth": "standard", "output_type": "sourcedAnswer", **params}
     return _linkup(queries, "search", "q", "questions", params, "search")
 
 
@@ -397,7 +396,6 @@ def research(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     :func:`search`; waits up to an hour per task by default (``timeout=`` to change).
     ``max_cost=`` (USD) as :func:`search`: research costs $0.25 (``reasoning_depth="S"``) to
     $1.50 (``"L"``) a task."""
-    params = {"output_type": "sourcedAnswer", **params}
     return _linkup(queries, "research", "q", "questions", params, "research")
 
 

@@ -118,9 +118,21 @@ class ServiceClient:
             if t.id:
                 self._journaled[t.id] = (t.status.value, t.error)
 
-    def waitable(self, task: Task) -> bool:
-        """Is waiting for ``task`` useful?  (Agora's unconfirmed tasks never move on their own.)"""
-        return True
+    def not_waited(self, task: Task) -> str | None:
+        """Why waiting for ``task`` is useless, or None (Agora: an unconfirmed task never moves
+        on its own; a suggestion never completes)."""
+        return None
+
+    def _waited(self, tasks: Iterable[Task]) -> list[Task]:
+        """The tasks worth waiting for; the others get a note saying why they are not."""
+        waited = []
+        for task in tasks:
+            reason = None if task.done else self.not_waited(task)
+            if reason is None:
+                waited.append(task)
+            else:
+                task.note = task.note or reason
+        return waited
 
     async def resume(self, *, timeout: float | None = None, progress: Any = None,
                      skip: Iterable[str] = ()) -> list[Task]:
@@ -134,8 +146,8 @@ class ServiceClient:
         if not tasks:
             return []
         self.remember(tasks)
-        await self.wait([t for t in tasks if self.waitable(t)], timeout=timeout,
-                        progress=progress, label=f"{self.spec.label} resume")
+        await self.wait(self._waited(tasks), timeout=timeout, progress=progress,
+                        label=f"{self.spec.label} resume")
         return tasks
 
     @property
@@ -176,7 +188,9 @@ class ServiceClient:
         return self.schedule
 
     def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
-        return self.schedule.timeout
+        """The longest wait any of ``tasks`` needs by its schedule (None: no limit)."""
+        timeouts = [self._schedule_for(t).timeout for t in tasks] or [self.schedule.timeout]
+        return None if None in timeouts else max(t for t in timeouts if t is not None)
 
     def status_reader(self) -> StatusReader:
         """How the poller reads this client's tasks."""
@@ -230,9 +244,8 @@ class ServiceClient:
                         concurrency=self.spec.poll_concurrency)
         started = self.clock.now()
         poller.on_tick = lambda: sink.update(snapshot(label, task_list, self.clock.now() - started))
-        for task in task_list:
-            if self.waitable(task):
-                poller.add(task, timeout)
+        for task in self._waited(task_list):
+            poller.add(task, timeout)
         poller.close()
         sink.update(snapshot(label, task_list, 0.0))
         try:

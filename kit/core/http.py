@@ -50,8 +50,9 @@ class Endpoint:
     creates: bool = False
     rate: Rate | None = None
     bucket: str | None = None
-    # False where a 429 means a cap reached, not "slow down" (OutX's connection requests).
-    retry_429: bool = True
+    # Where a 429 means a cap was reached, not "slow down" (OutX's connection requests: LinkedIn's
+    # invitation cap): what to tell the user.  Such a 429 is final, never retried.
+    cap_429: str | None = None
 
     def url_path(self, path_params: Mapping[str, str] | None) -> str:
         if not path_params:
@@ -80,6 +81,8 @@ class ErrorReader:
         self, endpoint: Endpoint, status: int, message: str, code: str | None, service: str
     ) -> KitError:
         cls = error_for_status(status)
+        if status == 429 and endpoint.cap_429:
+            message = f"{message}. {endpoint.cap_429}"
         return cls(
             f"{service} {endpoint.name}: HTTP {status}: {message}",
             status=status,
@@ -171,7 +174,7 @@ class HttpEngine:
             error.may_have_acted = may_have_acted(attempt, creates=endpoint.creates)
             if number == policy.attempts or not may_retry(
                     policy, attempt, creates=endpoint.creates,
-                    retry_429_codes=self.spec.retry_429_codes, retry_429=endpoint.retry_429):
+                    retry_429_codes=self.spec.retry_429_codes, retry_429=endpoint.cap_429 is None):
                 raise error
             # Retry-After is in the service's seconds (the sandbox's run faster).
             delay = policy.delay(number, None if attempt.retry_after is None else

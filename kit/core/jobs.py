@@ -115,7 +115,7 @@ class JobRunner:
     @property
     def settled(self) -> bool:
         """Has every input an outcome: a final task, a refusal, or 'may exist'?"""
-        return all(self.task_of(p).done or not self.client.waitable(self.task_of(p))
+        return all(self.task_of(p).done or self.client.not_waited(self.task_of(p)) is not None
                    for p in self.items)
 
     async def run(self) -> None:
@@ -164,7 +164,7 @@ class JobRunner:
             self._watch(task)
 
     def _watch(self, task: Task) -> None:
-        if task.done or not self.client.waitable(task):
+        if task.done or self.client.not_waited(task) is not None:
             return
         timeout = self.timeout if self.timeout is not None else self.client.default_timeout([task])
         self.poller.add(task, timeout)

@@ -77,7 +77,7 @@ def may_retry(policy: RetryPolicy, attempt: Attempt, *, creates: bool,
     money or acts in public), only when the answer says it did not (a 429); a read, on
     429/5xx or a lost answer.  A Retry-After beyond ``policy.max_retry_after`` is not waited
     for, and a 429 whose code is not in ``retry_429_codes`` (when given), or from an endpoint
-    whose 429 means a cap (``retry_429=False``), is final.
+    whose 429 means a cap (``retry_429=False``: ``Endpoint.cap_429``), is final.
     """
     if attempt.retry_after is not None and attempt.retry_after > policy.max_retry_after:
         return False

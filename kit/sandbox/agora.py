@@ -34,6 +34,7 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 AGORA_WALLET = "0x" + "a6" * 20  # where invoices are paid (made up)
 TOKENS_PER_CREDIT = 10_000
+CONTRACT = re.compile(r"^(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$")  # EVM or base58
 
 
 @dataclass
@@ -243,8 +244,7 @@ class AgoraSandbox:
             return account
         body = await self._body(request)
         contract = body.get("contract_address")
-        if not isinstance(contract, str) or not re.match(r"^(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$",
-                                                         contract):
+        if not isinstance(contract, str) or not CONTRACT.match(contract):
             return _error(400, "Invalid or missing contract_address")
         handle = body.get("x_handle")
         if handle is not None and (not isinstance(handle, str) or handle.startswith("@")):
@@ -264,8 +264,7 @@ class AgoraSandbox:
             return account
         body = await self._body(request)
         contract = body.get("contract_address")
-        if not isinstance(contract, str) or not re.match(r"^(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$",
-                                                         contract):
+        if not isinstance(contract, str) or not CONTRACT.match(contract):
             return _error(400, "Invalid or missing contract_address")
         hours = body.get("expiration", 24)
         if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 72:

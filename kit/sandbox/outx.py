@@ -24,6 +24,7 @@ background coroutine):
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import random
 import uuid
@@ -50,6 +51,11 @@ TASK_TYPES = {  # the first five are documented; the others are a guess (CONTRAC
     "fetch-connections": "agent_connections_fetch",
     "send-connection-request": "agent_connection_request",
 }
+# The field the config's reject/stuck sets name a task by.
+SUBJECTS = {"fetch-profile": "profile_slug", "fetch-company": "company_slug",
+            "fetch-company-posts": "company_slug", "like-post": "social_urn",
+            "comment-post": "social_urn", "send-message": "recipient_urn",
+            "send-connection-request": "profile_urn"}
 # Done as the team's oldest admin: a team without one gets 404 "No admin user found".
 ADMIN_ACTIONS = {"like-post", "comment-post", "send-message", "send-connection-request",
                  "fetch-connections"}
@@ -307,11 +313,12 @@ class OutXSandbox:
             fields = task_input(kind, body)
             if isinstance(fields, str):
                 return _error(400, f"Missing or invalid '{fields}'")
-            value = str(fields.get("profile_slug") or fields.get("company_slug")
-                        or fields.get("social_urn") or fields.get("profile_urns")
-                        or fields.get("recipient_urn") or fields.get("profile_urn") or "")
-            if value in self.config.reject:
-                return _error(400, f"Missing or invalid '{next(iter(set(fields) - {'task_type'}))}'")
+            subject = SUBJECTS.get(kind)
+            # One input per distinct request (the fault tests count creates per input).
+            value = (str(fields.get(subject, "")) if subject
+                     else json.dumps(fields, sort_keys=True))
+            if subject and value in self.config.reject:
+                return _error(400, f"Missing or invalid '{subject}'")
             if kind in ADMIN_ACTIONS and not team.admin:
                 return _error(404, "No admin user found in the team")
             if kind == "send-connection-request":

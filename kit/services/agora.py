@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,7 +27,6 @@ from ..core.errors import (
 )
 from ..core.http import Endpoint, ErrorReader
 from ..core.policy import PollSchedule, Rate, RetryPolicy
-from ..core.poller import ProgressSink
 from ..core.spec import ServiceSpec
 from ..core.task import Status, Task, utcnow, valid_task_id
 
@@ -93,6 +92,8 @@ _INVOICE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,256}$")
 INVOICE_STATUS = {"1": "payment not received", "2": "payment confirmed",
                   "3": "credits available", "4": "expired or canceled"}
 ONCHAIN_MAX_HOURS = 72  # the on-chain endpoint documents 1-72 h; deep dives document no maximum
+AWAITING_CONFIRMATION = ("awaiting confirmation: confirm_task() spends a credit and starts the "
+                         "work")
 SUGGESTION_NOTE = ("a suggestion: Agora's team reads it and it never completes, "
                    "so kit does not wait for it")
 
@@ -214,7 +215,7 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
         task.status = Status.EXPIRED
         task.error = f"Agora: expired at {_timestamp(expires):%Y-%m-%d %H:%M} UTC without a deliverable"
     elif service_status == UNCONFIRMED:
-        task.note = "awaiting confirmation: confirm_task() spends a credit and starts the work"
+        task.note = AWAITING_CONFIRMATION
     elif service == SUGGESTION_KIND:
         task.note = SUGGESTION_NOTE
 
@@ -230,6 +231,26 @@ def to_task(data: dict[str, Any], kind: str | None = None, now: float | None = N
                 created_at=_timestamp(data.get("start_time")) or utcnow())
     apply(task, data, now)
     return task
+
+
+def _answers_create(kind: str, task_input: dict[str, Any], sent_at: float
+                    ) -> Callable[[dict[str, Any]], bool]:
+    """Does a listed task answer a create of ``kind`` for ``task_input`` sent at ``sent_at``?
+
+    A deep dive: still unconfirmed, same contract and handle.  An on-chain pull starts at once
+    and may have finished: same contract, started since the send (less the few minutes the
+    service's clock may lag this machine's)."""
+    address = task_input["contract_address"]
+    if kind == ONCHAIN_KIND:
+        since = sent_at - 300
+        return lambda data: (data.get("service") == ONCHAIN_KIND
+                             and data.get("contract_address") == address
+                             and isinstance(data.get("start_time"), (int, float))
+                             and data["start_time"] >= since)
+    handle = task_input.get("x_handle")
+    return lambda data: (data.get("status") == UNCONFIRMED
+                         and data.get("contract_address") == address
+                         and data.get("x_handle") == handle)
 
 
 class Agora(ServiceClient):
@@ -272,23 +293,8 @@ class Agora(ServiceClient):
             body["x_handle"] = handle
         if check_expiration(expiration) is not None:
             body["expiration"] = expiration
-        try:
-            data = await self._call(DEEP_DIVE, json_body=body)
-        except (TransportError, ServiceError) as exc:
-            # The answer was lost, not necessarily the request: look before anyone pays twice.
-            try:
-                found = await self._find_created(body)
-            except KitError:
-                raise exc from None  # cannot look: the task may exist (exc.may_have_acted)
-            if found is None:
-                exc.may_have_acted = False
-                exc.message += " Agora lists no such task: it was not created."
-                raise exc from None
-            data = found
-        task = to_task(data, DEEP_DIVE_KIND, now=self._now())
-        task.input = deep_dive_input(body["contract_address"], handle, expiration)
-        self._record([task])
-        return task
+        return await self._create(DEEP_DIVE, DEEP_DIVE_KIND, body,
+                                  deep_dive_input(body["contract_address"], handle, expiration))
 
     async def onchain(self, contract_address: str, expiration: int | None = None) -> Task:
         """Pull on-chain data for a token contract.  **Spends one credit at once**: the task
@@ -300,49 +306,39 @@ class Agora(ServiceClient):
         body: dict[str, Any] = {"contract_address": check_contract(contract_address)}
         if check_expiration(expiration, ONCHAIN_MAX_HOURS) is not None:
             body["expiration"] = expiration
+        return await self._create(ONCHAIN, ONCHAIN_KIND, body,
+                                  onchain_input(body["contract_address"], expiration))
+
+    async def _create(self, endpoint: Endpoint, kind: str, body: dict[str, Any],
+                      task_input: dict[str, Any]) -> Task:
+        """Send one create; when its answer is lost, look the task up before anyone pays twice."""
         sent_at = self._now()
         try:
-            data = await self._call(ONCHAIN, json_body=body)
+            data = await self._call(endpoint, json_body=body)
         except (TransportError, ServiceError) as exc:
-            # A lost answer may still have spent a credit: look before paying twice.
             try:
-                found = await self._find_onchain(body["contract_address"], sent_at)
+                found = await self._find_listed(kind, body, sent_at)
             except KitError:
-                raise exc from None
+                raise exc from None  # cannot look: the task may exist (exc.may_have_acted)
             if found is None:
                 exc.may_have_acted = False
                 exc.message += " Agora lists no such task: it was not created."
                 raise exc from None
             data = found
-        task = to_task(data, ONCHAIN_KIND, now=self._now())
-        task.input = onchain_input(body["contract_address"], expiration)
+        task = to_task(data, kind, now=self._now())
+        task.input = task_input
         self._record([task])
         return task
 
-    async def _find_created(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The unconfirmed task the account list shows for this create and no journal knows."""
+    async def _find_listed(self, kind: str, task_input: dict[str, Any], sent_at: float
+                           ) -> dict[str, Any] | None:
+        """The newest task the account list shows for this create that no journal knows."""
         listed = await self._call(ACCOUNT_TASKS) or []
         known = set(self._journaled)
-        for data in reversed(listed):  # the newest first
-            if (data.get("task_id") not in known and data.get("status") == UNCONFIRMED
-                    and data.get("contract_address") == body["contract_address"]
-                    and data.get("x_handle") == body.get("x_handle")):
-                return data
-        return None
-
-    async def _find_onchain(self, contract_address: str, sent_at: float) -> dict[str, Any] | None:
-        """The on-chain task the account list shows for this contract, started since the lost
-        create (it may have finished already, so any status), that no journal knows."""
-        listed = await self._call(ACCOUNT_TASKS) or []
-        known = set(self._journaled)
-        since = sent_at - 300  # the service's clock may be a few minutes behind this machine's
-        for data in reversed(listed):
-            start = data.get("start_time")
-            if (data.get("task_id") not in known and data.get("service") == ONCHAIN_KIND
-                    and data.get("contract_address") == contract_address
-                    and isinstance(start, (int, float)) and start >= since):
-                return data
-        return None
+        matches = _answers_create(kind, task_input, sent_at)
+        return next((data for data in reversed(listed)
+                     if isinstance(data, dict) and data.get("task_id") not in known
+                     and matches(data)), None)
 
     async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
                    ) -> list[Task | KitError]:
@@ -388,11 +384,7 @@ class Agora(ServiceClient):
     async def find_created(self, kind: str, task_input: dict[str, Any], sent_at: float
                            ) -> Task | None:
         """The task Agora lists for this input (a create whose answer was lost), if any."""
-        if kind == ONCHAIN_KIND:
-            data = await self._find_onchain(task_input["contract_address"], sent_at)
-        else:
-            body = {k: v for k, v in task_input.items() if k != "expiration"}
-            data = await self._find_created(body)
+        data = await self._find_listed(kind, task_input, sent_at)
         if data is None:
             return None
         task = to_task(data, kind, now=self._now())
@@ -499,32 +491,9 @@ class Agora(ServiceClient):
     def _schedule_for(self, task: Task) -> PollSchedule:
         return ONCHAIN_SCHEDULE if task.kind == ONCHAIN_KIND else self.schedule
 
-    def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
-        """The longest wait any of ``tasks`` needs (an hour with deep dives, 15 min for pulls)."""
-        timeouts = [self._schedule_for(t).timeout for t in tasks] or [self.schedule.timeout]
-        return None if None in timeouts else max(t for t in timeouts if t is not None)
-
-    def waitable(self, task: Task) -> bool:
-        # Unconfirmed: nothing happens until confirm_task.  A suggestion never completes.
-        return task.service_status != UNCONFIRMED and task.kind != SUGGESTION_KIND
-
-    @staticmethod
-    def _note_suggestions(tasks: Sequence[Task]) -> None:
-        for task in tasks:
-            if task.kind == SUGGESTION_KIND and not task.done:
-                task.note = SUGGESTION_NOTE
-
-    async def wait(self, tasks: Iterable[Task], *, timeout: float | None = None,
-                   progress: bool | ProgressSink | None = None, label: str | None = None
-                   ) -> list[Task]:
-        """As :meth:`ServiceClient.wait`; a suggestion is returned at once, not polled (it
-        never completes), with a note saying so."""
-        waited = await super().wait(tasks, timeout=timeout, progress=progress, label=label)
-        self._note_suggestions(waited)
-        return waited
-
-    async def resume(self, *, timeout: float | None = None, progress: Any = None,
-                     skip: Iterable[str] = ()) -> list[Task]:
-        resumed = await super().resume(timeout=timeout, progress=progress, skip=skip)
-        self._note_suggestions(resumed)  # found unfinished, but nothing to wait for
-        return resumed
+    def not_waited(self, task: Task) -> str | None:
+        if task.service_status == UNCONFIRMED:  # nothing happens until confirm_task
+            return AWAITING_CONFIRMATION
+        if task.kind == SUGGESTION_KIND:
+            return SUGGESTION_NOTE
+        return None

@@ -61,14 +61,14 @@ STATUS_MAP = {
 
 # How long each kind of task takes, hence when to look (service seconds).
 SCHEDULES = {
-    ("search", "flash"): PollSchedule(interval=0.5, first=0.5),
-    ("search", "fast"): PollSchedule(interval=1.0, first=1.0),
-    ("search", "standard"): PollSchedule(interval=1.0, first=1.5),
-    ("search", "deep"): PollSchedule(interval=2.0, first=5.0),
-    ("fetch", None): PollSchedule(interval=1.0, first=1.5),
-    ("research", None): PollSchedule(interval=15.0, first=60.0, growth=1.2, max_interval=60.0),
+    ("search", "flash"): PollSchedule(interval=0.5, first=0.5, timeout=WAIT),
+    ("search", "fast"): PollSchedule(interval=1.0, first=1.0, timeout=WAIT),
+    ("search", "standard"): PollSchedule(interval=1.0, first=1.5, timeout=WAIT),
+    ("search", "deep"): PollSchedule(interval=2.0, first=5.0, timeout=WAIT),
+    ("fetch", None): PollSchedule(interval=1.0, first=1.5, timeout=WAIT),
+    ("research", None): PollSchedule(interval=15.0, first=60.0, growth=1.2, max_interval=60.0,
+                                     timeout=3600.0),
 }
-TIMEOUTS = {"search": WAIT, "fetch": WAIT, "research": 3600.0}
 
 # 429 codes: which mean "slow down" and which "stop, tell the user".
 QUEUE_FULL = "TASKS_QUEUE_LIMIT_EXCEEDED"
@@ -500,12 +500,11 @@ class Linkup(ServiceClient):
             return 0
         return max(0, int(limit) - int(in_flight))
 
-    async def search(self, q: str, depth: str = "standard", output_type: str = "sourcedAnswer",
-                     **params: Any) -> Task:
+    async def search(self, q: str, **params: Any) -> Task:
         """Create one search task (``depth`` flash|fast|standard|deep, ``output_type``,
-        ``include_domains``, ``from_date``, ...); ``depth`` and ``output_type`` are always sent."""
-        task_input = {"q": q, "depth": depth, "output_type": output_type, **params}
-        [task] = await self.submit([{"type": "search", "input": task_input}])
+        ``include_domains``, ``from_date``, ...); ``depth`` and ``output_type`` are always sent
+        (default ``SENT_DEFAULTS``: standard, sourcedAnswer)."""
+        [task] = await self.submit([{"type": "search", "input": {"q": q, **params}}])
         return task
 
     async def fetch(self, url: str, **params: Any) -> Task:
@@ -514,10 +513,9 @@ class Linkup(ServiceClient):
         [task] = await self.submit([{"type": "fetch", "input": {"url": url, **params}}])
         return task
 
-    async def research(self, q: str, output_type: str = "sourcedAnswer", **params: Any) -> Task:
+    async def research(self, q: str, **params: Any) -> Task:
         """Create one research task (``mode``, ``reasoning_depth``, ``output_type``, ...);
-        ``output_type`` is always sent."""
-        params = {"output_type": output_type, **params}
+        ``output_type`` is always sent (default sourcedAnswer)."""
         [task] = await self.submit([{"type": "research", "input": {"q": q, **params}}])
         return task
 
@@ -613,8 +611,5 @@ class Linkup(ServiceClient):
 
     def _schedule_for(self, task: Task) -> PollSchedule:
         return schedule_for(task)
-
-    def _default_timeout(self, tasks: Sequence[Task]) -> float | None:
-        return max((TIMEOUTS.get(t.kind, WAIT) for t in tasks), default=WAIT)
 
     _bulk_refresh = _refresh_many

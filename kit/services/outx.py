@@ -18,7 +18,6 @@ from ..core.errors import (
     InvalidRequest,
     KitError,
     PermissionDenied,
-    RateLimited,
     ServiceError,
     WholeCallError,
     did_you_mean,
@@ -51,6 +50,12 @@ SPEC = ServiceSpec(
 _READ_RATE = Rate(300, 1.0)
 
 
+INVITATION_CAP = (
+    "LinkedIn's invitation cap for your team's account is reached (a weekly limit, not a rate: "
+    "it lifts in days). kit did not retry and sends no more connection requests now."
+)
+
+
 def _create(name: str, **options: Any) -> Endpoint:
     # Creates have no rate of their own: the pace (SPEC.pace) is their one limit.
     return Endpoint(name, "POST", f"/linkedin-agent/{name}", creates=True, **options)
@@ -67,7 +72,7 @@ CREATES = {e.name: e for e in (
     _create("comment-post"),
     _create("send-message"),
     # A 429 here is LinkedIn's weekly invitation cap, not "slow down": never retried.
-    _create("send-connection-request", retry_429=False),
+    _create("send-connection-request", cap_429=INVITATION_CAP),
 )}
 GET_TASK_STATUS = Endpoint("get-task-status", "GET", "/linkedin-agent/get-task-status",
                            rate=_READ_RATE)
@@ -98,10 +103,6 @@ EXTENSION_HINT = (
     "OutX answers 403 when no member of your team has had its Chrome extension active in the "
     "last 48 hours. Open LinkedIn in Chrome with the OutX extension installed and signed in "
     "with this team (its heartbeat reaches OutX within minutes), then try again."
-)
-INVITATION_CAP = (
-    "LinkedIn's invitation cap for your team's account is reached (a weekly limit, not a rate: "
-    "it lifts in days). kit did not retry and sends no more connection requests now."
 )
 
 # LinkedIn custom URLs: 3-100 letters, digits, hyphens (and, in older profiles, underscores and
@@ -270,9 +271,6 @@ class OutXErrors(ErrorReader):
         if status == 403:
             return PermissionDenied(f"OutX {endpoint.name}: HTTP 403: {message}. {EXTENSION_HINT}",
                                     status=403, service=service)
-        if status == 429 and not endpoint.retry_429:
-            return RateLimited(f"OutX {endpoint.name}: HTTP 429: {message}. {INVITATION_CAP}",
-                               status=429, service=service)
         return super().error(endpoint, status, message, code, service)
 
 

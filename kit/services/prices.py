@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import InvalidRequest
+from .agora import DEEP_DIVE_KIND, ONCHAIN_KIND
 
 # Linkup, USD per task.
 _SEARCH = {  # depth -> (searchResults, sourcedAnswer or structured)
@@ -30,7 +31,7 @@ _FETCH = {False: 0.001, True: 0.005}  # renderJs
 _RESEARCH = {"S": 0.25, "M": 0.50, "L": 1.50}  # reasoningDepth; XL: "more", unpublished
 
 # Agora, credits per task.
-_AGORA = {"agent-deep-dive": 1.0, "on-chain-data": 1.0}
+_AGORA = {DEEP_DIVE_KIND: 1.0, ONCHAIN_KIND: 1.0}
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,10 @@ def price(service: str, kind: str, task_input: Mapping[str, Any], *,
     if service == "linkup":
         return _linkup(kind, task_input)
     if service == "agora":
-        if kind == "agent-deep-dive" and not confirm:
+        if kind == DEEP_DIVE_KIND and not confirm:
             return 0.0
         return _AGORA.get(kind)
-    return 0.0
+    return None  # OutX: no per-task price (see estimate)
 
 
 def check_max_cost(max_cost: Any, where: str) -> float | None:
