@@ -19,6 +19,7 @@ from .core.errors import (
     PermissionDenied,
     RateLimited,
     ServiceError,
+    ServiceUnreachable,
     TransportError,
     WholeCallError,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "RetryPolicy",
     "Sandbox",
     "ServiceError",
+    "ServiceUnreachable",
     "Status",
     "Task",
     "TransportError",

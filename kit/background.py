@@ -128,7 +128,11 @@ class Job:
         """Why the queued inputs of a stopped job were not sent (its whole-call error)."""
         record = self.journal.job(self.id)
         error = record["error"] if record else None
-        return f"not sent: {error} kit.resume() sends them later." if error else None
+        if not error:
+            return None
+        error = error.rstrip()
+        stop = "" if error.endswith(".") else "."
+        return f"not sent: {error}{stop} kit.resume() sends them later."
 
     def frame(self) -> pd.DataFrame:
         """One row per input, now, in input order (the helper's columns)."""
@@ -230,7 +234,9 @@ class Job:
 
     @staticmethod
     def _final_progress(runner: JobRunner, notes: list[str]) -> ProgressEvent:
-        open_tasks = sum(1 for p in runner.items if not runner.task_of(p).done)
+        # Tasks nothing will move (an unconfirmed deep dive) are not "late": their note says why.
+        open_tasks = sum(1 for p in runner.items if not runner.task_of(p).done
+                         and runner.client.not_waited(runner.task_of(p)) is None)
         if open_tasks and not notes:
             notes = [f"{open_tasks} not finished in time: kit.resume() reads them again"]
         return runner.progress(finished=True, notes=notes)

@@ -152,15 +152,32 @@ def search_profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
 _SINGULAR = {"skills": "skill", "posts": "post", "sources": "source", "results": "result"}
 
 
-def long_table(df: pd.DataFrame, column: str, *, key: str = "profile_slug") -> pd.DataFrame:
+_KEYS = ("profile_slug", "profile_urn", "company_slug", "task_id")
+
+
+def _default_key(df: pd.DataFrame, column: str) -> str:
+    """The first of ``_KEYS`` that names every row holding a list (kit.posts by URN has no
+    slugs: its rows are keyed by profile_urn)."""
+    holding = df[column].map(lambda cell: isinstance(cell, list))
+    for key in _KEYS:
+        if key in df.columns and df.loc[holding, key].notna().all():
+            return key
+    raise KeyError(f"no column names every row of {column!r}: pass key=... (one of "
+                   f"{list(df.columns)})")
+
+
+def long_table(df: pd.DataFrame, column: str, *, key: str | None = None) -> pd.DataFrame:
     """Turn a list column into a long table keyed by ``key``: one row per list item.
 
     ``long_table(profiles, "experience")`` gives ``profile_slug, title, company, duration,
-    location``; ``long_table(profiles, "skills")`` gives ``profile_slug, skill``.  Inputs that
-    appear twice count once; rows without the list (failed tasks) are left out.
+    location``; ``long_table(profiles, "skills")`` gives ``profile_slug, skill``.  By default
+    the key is the first of ``profile_slug``, ``profile_urn``, ``company_slug``, ``task_id``
+    that every row holding a list has.  Inputs that appear twice count once; rows without the
+    list (failed tasks) are left out.
     """
     if column not in df.columns:
         raise KeyError(f"{column!r} is not a column of this frame; it has {list(df.columns)}")
+    key = key or _default_key(df, column)
     if key not in df.columns:
         raise KeyError(f"{key!r} is not a column of this frame: pass key=... (one of "
                        f"{list(df.columns)})")

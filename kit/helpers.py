@@ -70,8 +70,11 @@ def as_input_list(values: Any, what: str) -> list[Any]:
     if isinstance(values, dict):
         raise InvalidRequest(f"expected a list of {what}, got a dict.")
     if isinstance(values, pd.DataFrame):  # iterating it would send its column names
+        columns = [str(c) for c in values.columns]
+        hint = ("profile_urn" if "URN" in what and "profile_urn" in columns
+                else columns[0] if columns else "column")
         raise InvalidRequest(f"expected a list of {what}, got a DataFrame: pass one column, "
-                             f"e.g. df[{str(values.columns[0]) if len(values.columns) else 'column'!r}].")
+                             f"e.g. df[{hint!r}].")
     try:
         items = list(values)
     except TypeError:
@@ -92,6 +95,10 @@ class Batch:
     refused: dict[int, str] = field(default_factory=dict)
 
 
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def check_inputs(values: Any, what: str, check: Callable[[Any], Any], errors: str,
                  key: Callable[[Any], Hashable] = lambda item: item) -> Batch:
     """Check every input before anything is sent; ``errors="raise"`` raises at the first bad
@@ -102,6 +109,11 @@ def check_inputs(values: Any, what: str, check: Callable[[Any], Any], errors: st
     batch = Batch(inputs, [], {})
     for index, value in enumerate(inputs):
         try:
+            if _missing(value):  # a failed row of an earlier frame (a profile without a URN...)
+                raise InvalidRequest(
+                    f"input {index} is missing ({value!r}): drop missing values first "
+                    "(e.g. df['profile_urn'].dropna()) or pass errors='rows' to keep each as a "
+                    "failed row.")
             item = check(value)
         except InvalidRequest as exc:
             if errors == "raise":

@@ -132,7 +132,7 @@ async def test_lists_services_and_suggestions(agora):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ("0x123", "not a token contract"), (None, "not a token contract"),
+    ("0x123", "not a token contract"), (None, "is missing"),
     (("0x" + "a" * 40, "@way_too_long_handle_here"), "not an X handle"),
 ])
 def test_bad_contracts_are_refused_before_sending(sandbox, bad, message):

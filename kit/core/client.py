@@ -253,7 +253,8 @@ class ServiceClient:
         except KitError:
             sink.close(snapshot(label, task_list, self.clock.now() - started, True, ["stopped"]))
             raise
-        unfinished = sum(1 for t in task_list if not t.done and t.id is not None)
+        unfinished = sum(1 for t in task_list if not t.done and t.id is not None
+                         and self.not_waited(t) is None)
         sink.close(snapshot(label, task_list, self.clock.now() - started, True,
                             [f"{unfinished} not finished in time"] if unfinished else []))
         return list(task_list)

@@ -7,7 +7,8 @@ Catch ``KitError`` for everything; catch a subclass for one situation::
      ├── WholeCallError        about the whole call, not one input: kit stops and raises it
      │    ├── AuthenticationError   401: no key, or a key the service refuses
      │    ├── PermissionDenied      403 (OutX: no team member runs the Chrome extension)
-     │    └── PaymentRequired       402, or credits exhausted
+     │    ├── PaymentRequired       402, or credits exhausted
+     │    └── ServiceUnreachable    a create could not connect at all (also a TransportError)
      ├── NotFound              404: unknown task, or a task of another team
      ├── RateLimited           429 still answered after kit's retries
      ├── ServiceError          5xx or an unreadable answer, after kit's retries
@@ -95,6 +96,11 @@ class ServiceError(KitError):
 
 class TransportError(KitError):
     """The network failed: connection refused or reset, or no answer in time."""
+
+
+class ServiceUnreachable(TransportError, WholeCallError):
+    """A create could not even connect (no network, DNS, refused), after retries: nothing was
+    sent, and the next input would fail the same way, so a batch stops (resumably) at once."""
 
 
 def error_for_status(status: int) -> type[KitError]:

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from .clock import ServiceClock
-from .errors import KitError, ServiceError, TransportError, error_for_status
+from .errors import KitError, ServiceError, ServiceUnreachable, TransportError, error_for_status
 from .pacing import Pacer, pacer_for
 from .policy import Attempt, Outcome, Rate, RetryPolicy, may_have_acted, may_retry, parse_retry_after
 from .secrets import Secret
@@ -33,6 +33,9 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=15, sock_read=45)
 _NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
 if hasattr(aiohttp, "ConnectionTimeoutError"):  # aiohttp >= 3.10 tells connect timeouts apart
     _NOT_SENT += (aiohttp.ConnectionTimeoutError,)
+
+
+MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class Endpoint:
     creates: bool = False
     rate: Rate | None = None
     bucket: str | None = None
+    # The largest answer kit reads (bytes): a status answer is kilobytes; an endless or huge body
+    # from a broken or hostile service must not take the machine's memory.
+    max_body: int = 8 * MiB
     # Where a 429 means a cap was reached, not "slow down" (OutX's connection requests: LinkedIn's
     # invitation cap): what to tell the user.  Such a 429 is final, never retried.
     cap_429: str | None = None
@@ -209,9 +215,9 @@ class HttpEngine:
                 headers=headers,
                 allow_redirects=False,  # a redirect would carry the key somewhere else
             ) as resp:
-                raw = await resp.read()
                 status = resp.status
                 resp_headers = dict(resp.headers)
+                raw = await _read_capped(resp, endpoint.max_body)
         except _NOT_SENT as exc:
             failure = self._transport_error(endpoint, path, exc, sent=False)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -226,11 +232,22 @@ class HttpEngine:
         elapsed = (time.perf_counter() - started) * 1000
         self.stats[(endpoint.name, status)] += 1
         log.debug("%s %s -> %d (%.0f ms)", endpoint.method, path, status, elapsed)
-        text = raw.decode("utf-8", errors="replace")
+        if raw is None:
+            err = ServiceError(
+                f"{self.service} {endpoint.name}: HTTP {status} with an answer over "
+                f"{endpoint.max_body // MiB} MiB; kit stopped reading it (a broken or hostile "
+                "service?). " + ("The request may have acted: kit does not repeat it."
+                                 if endpoint.creates else "Not retried."),
+                status=status, service=self.service)
+            raise _Failed(err, Attempt(Outcome.TOO_LARGE, status))
+        # A service may echo the key back (in an error, in a task's text): it never reaches
+        # kit's messages, tasks, frames, exports or journal.
+        text = raw.decode("utf-8", errors="replace").replace(self._key.reveal(), "***")
         try:
-            body: Any = json.loads(text) if text.strip() else None
+            # NaN and Infinity are not JSON: read as null, never as a number.
+            body: Any = json.loads(text, parse_constant=lambda _: None) if text.strip() else None
             parsed = True
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             body, parsed = None, False
 
         if 200 <= status < 300:
@@ -256,9 +273,7 @@ class HttpEngine:
                 ),
                 Attempt(Outcome.REDIRECT, status),
             )
-        # A service may echo the key back in an error: it never reaches kit's messages.
-        message, code = self._errors.describe(status, body, text.replace(self._key.reveal(), "***"))
-        message = message.replace(self._key.reveal(), "***")
+        message, code = self._errors.describe(status, body, text)
         if not parsed and "<html" in text.lower():
             message = f"an HTML error page ({_snippet(text)!r})"
         error = self._errors.error(endpoint, status, message, code, self.service)
@@ -279,7 +294,8 @@ class HttpEngine:
             if sent and endpoint.creates
             else " Check your network connection and base_url."
         )
-        return TransportError(
+        cls = ServiceUnreachable if endpoint.creates and not sent else TransportError
+        return cls(
             f"{self.service} {endpoint.name}: {endpoint.method} {path} failed ({detail}).{hint}",
             service=self.service,
         )
@@ -290,6 +306,18 @@ class _Failed(Exception):
 
     def __init__(self, error: KitError, attempt: Attempt) -> None:
         self.error, self.attempt = error, attempt
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None when it is longer than ``limit`` bytes (read no further)."""
+    if resp.content_length is not None and resp.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _snippet(text: str, n: int = 80) -> str:

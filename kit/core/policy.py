@@ -55,6 +55,7 @@ class Outcome(enum.Enum):
     NOT_SENT = "not sent"  # the connection never opened: the service saw nothing
     NO_ANSWER = "no answer"  # sent, then the connection failed or timed out
     UNREADABLE = "unreadable"  # a success whose body cannot be read
+    TOO_LARGE = "too large"  # an answer over the endpoint's size cap: asking again gets the same
     REDIRECT = "redirect"  # never followed with a key
     ANSWERED = "answered"  # an error status, maybe with the service's own code
 
@@ -83,7 +84,7 @@ def may_retry(policy: RetryPolicy, attempt: Attempt, *, creates: bool,
         return False
     if attempt.outcome is Outcome.NOT_SENT:
         return True
-    if attempt.outcome is Outcome.REDIRECT:
+    if attempt.outcome in (Outcome.REDIRECT, Outcome.TOO_LARGE):
         return False
     if attempt.outcome is not Outcome.ANSWERED:  # sent, answer lost or unreadable
         return not creates
@@ -97,7 +98,7 @@ def may_have_acted(attempt: Attempt, *, creates: bool) -> bool:
     """After a failed create: is it open whether the service acted (never repeat it then)?"""
     if not creates:
         return False
-    return attempt.outcome in (Outcome.NO_ANSWER, Outcome.UNREADABLE) or (
+    return attempt.outcome in (Outcome.NO_ANSWER, Outcome.UNREADABLE, Outcome.TOO_LARGE) or (
         attempt.outcome is Outcome.ANSWERED and (attempt.status or 0) >= 500)
 
 

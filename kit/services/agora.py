@@ -184,11 +184,20 @@ class AgoraErrors(ErrorReader):
         return super().error(endpoint, status, message, code, service)
 
 
-def _timestamp(value: Any) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(float(value), timezone.utc)
-    except (TypeError, ValueError, OverflowError):
+def _seconds(value: Any) -> float | None:
+    """A Unix time from the service, or None when it is not one (text, bool, inf, 1e400...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    try:
+        datetime.fromtimestamp(value, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return float(value)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    seconds = _seconds(value)
+    return None if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)
 
 
 def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
@@ -199,7 +208,10 @@ def apply(task: Task, data: dict[str, Any], now: float | None = None) -> None:
     task.updated_at = _timestamp(data.get("last_updated")) or utcnow()
     task.output = {k: data.get(k) for k in ("deliverable", "message", "start_time", "last_updated",
                                             "expiration_time") if k in data}
-    expires = data.get("expiration_time")
+    expires = _seconds(data.get("expiration_time"))
+    for field_name in ("start_time", "last_updated", "expiration_time"):  # times or nothing
+        if field_name in task.output:
+            task.output[field_name] = _seconds(task.output[field_name])
     now = time.time() if now is None else now
     task.error = task.note = None
     service = data.get("service") or task.kind

@@ -23,7 +23,7 @@ from ..core.errors import (
     TransportError,
     did_you_mean,
 )
-from ..core.http import Endpoint, ErrorReader
+from ..core.http import Endpoint, ErrorReader, MiB
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.spec import ServiceSpec
 from ..core.task import Status, Task, rejected, utcnow, valid_task_id
@@ -49,8 +49,12 @@ SPEC = ServiceSpec(
 MAX_BATCH = 100  # tasks per POST /v1/tasks
 
 CREATE = Endpoint("create-tasks", "POST", "/v1/tasks", creates=True, rate=Rate(5, 1.0))
-GET_TASK = Endpoint("get-task", "GET", "/v1/tasks/{task_id}", rate=Rate(20, 1.0), bucket="read")
-LIST_TASKS = Endpoint("list-tasks", "GET", "/v1/tasks", rate=Rate(20, 1.0), bucket="read")
+# A fetched page's raw HTML and content ride in its task: reads get room for large pages (a
+# list page holds up to 100 tasks).
+GET_TASK = Endpoint("get-task", "GET", "/v1/tasks/{task_id}", rate=Rate(20, 1.0), bucket="read",
+                    max_body=64 * MiB)
+LIST_TASKS = Endpoint("list-tasks", "GET", "/v1/tasks", rate=Rate(20, 1.0), bucket="read",
+                      max_body=256 * MiB)
 
 STATUS_MAP = {
     "pending": Status.PENDING,
@@ -340,6 +344,18 @@ def to_task(data: Mapping[str, Any]) -> Task:
     return task
 
 
+def _cut(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _may_exist(item: Mapping[str, Any], why: str) -> Task:
+    """The task of a sent item whose creation kit cannot confirm or rule out."""
+    return Task(service="linkup", id=None, kind=item["type"], status=Status.UNKNOWN,
+                input=item["input"],
+                error=f"{why}: the task may exist; kit does not submit it again.")
+
+
 @dataclass
 class TaskList:
     """One page of ``GET /v1/tasks``."""
@@ -415,17 +431,29 @@ class Linkup(ServiceClient):
                     exc.tasks = created
                     raise
                 continue
-            if not isinstance(data, list) or len(data) != len(batch):
-                raise ServiceError(f"Linkup create-tasks: expected {len(batch)} tasks back, got "
-                                   f"{data!r:.200}; check list_tasks() before submitting again.",
-                                   service="Linkup")
-            batch_tasks = [to_task(d) for d in data]
-            for task, sent in zip(batch_tasks, batch, strict=True):
-                task.input = sent["input"]  # what was asked: the journal's key for reuse
-            self._record(batch_tasks)
-            created.extend(batch_tasks)
+            created.extend(self._created(batch, data))
             size = MAX_BATCH
         return created
+
+    def _created(self, batch: list[dict[str, Any]], data: Any) -> list[Task]:
+        """The tasks of an answered create, in the batch's order, journaled at once.  An item kit
+        cannot read (or an answer it cannot pair with what was sent) is a task that may exist:
+        a row saying so, never a lost row, and never sent again."""
+        if not isinstance(data, list) or len(data) != len(batch):
+            why = (f"Linkup create-tasks answered {_cut(data)} where {len(batch)} tasks were "
+                   "expected")
+            return [_may_exist(item, why) for item in batch]
+        tasks = []
+        for item, answered in zip(batch, data, strict=True):
+            try:
+                task = to_task(answered)
+            except ServiceError as exc:
+                task = _may_exist(item, exc.message)
+            else:
+                task.input = item["input"]  # what was asked: the journal's key for reuse
+            tasks.append(task)
+        self._record([t for t in tasks if t.id])
+        return tasks
 
     async def _reconcile(self, batch: list[dict[str, Any]], failure: KitError) -> list[Task]:
         """After a create whose answer was lost: the batch's tasks as Linkup has them, matched
@@ -434,10 +462,8 @@ class Linkup(ServiceClient):
         try:
             recent = await self._unjournaled(limit=len(batch) + 200)
         except KitError as exc:  # cannot look: never say "not created" without looking
-            why = (f"{failure.message} Linkup's task list could not be read ({exc.message}): "
-                   "the task may exist; kit does not submit it again.")
-            return [Task(service="linkup", id=None, kind=item["type"], status=Status.UNKNOWN,
-                         input=item["input"], error=why) for item in batch]
+            why = f"{failure.message} Linkup's task list could not be read ({exc.message})"
+            return [_may_exist(item, why) for item in batch]
         recent.reverse()  # oldest first: the batch's order
         found: list[Task] = []
         for item in batch:

@@ -1,0 +1,132 @@
+"""Answers that are too big, too odd or carry the key: fake services on loopback send them, and
+kit answers with clear errors, rows that say what happened, and nothing lost or leaked."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+
+import pytest
+from aiohttp import web
+
+import kit
+
+KEY = "echo-me-0123456789abcdef"
+UUID = "123e4567-e89b-42d3-a456-426614174000"
+FAST = kit.RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, seed=1)
+
+
+@contextlib.asynccontextmanager
+async def fake(client_cls, handler, hits=None):
+    """A fake service on loopback answering every request with ``handler``; yields a client."""
+    async def counted(request):
+        if hits is not None:
+            hits.append(f"{request.method} {request.path}")
+        return await handler(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", counted)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    extra = {"pace": kit.Pace.unlimited()} if client_cls is kit.OutX else {}
+    try:
+        async with client_cls(api_key=KEY, base_url=f"http://127.0.0.1:{port}", journal=False,
+                              retry=FAST, **extra) as client:
+            yield client
+    finally:
+        await runner.cleanup()
+
+
+def outx_answering(status_body):
+    """A fake OutX: creates succeed; every status read gets ``status_body`` (text or JSON)."""
+    async def handler(request):
+        if request.method == "POST":
+            return web.json_response({"success": True, "api_agent_task_id": UUID})
+        text = status_body if isinstance(status_body, str) else json.dumps(status_body)
+        return web.Response(text=text, content_type="application/json")
+    return handler
+
+
+async def test_an_endless_answer_is_cut_off_and_not_read_again():
+    hits: list[str] = []
+
+    async def endless(request):
+        response = web.StreamResponse()
+        await response.prepare(request)
+        chunk = b"[" * 65536
+        for _ in range(400):  # 25 MiB, more than any status answer may be
+            await response.write(chunk)
+        return response
+
+    async with fake(kit.OutX, endless, hits) as client:
+        task = kit.Task(service="outx", id=UUID, kind="fetch-profile")
+        with pytest.raises(kit.ServiceError, match="over 8 MiB"):
+            await client._refresh(task)
+    assert hits == ["GET /linkedin-agent/get-task-status"]  # not retried
+
+
+async def test_a_huge_answer_to_a_create_is_never_repeated():
+    hits: list[str] = []
+
+    async def huge(request):
+        return web.Response(body=b" " * (9 * 1024 * 1024), content_type="application/json")
+
+    async with fake(kit.OutX, huge, hits) as client:
+        with pytest.raises(kit.ServiceError) as info:
+            await client.fetch_profile("williamhgates")
+    assert info.value.may_have_acted and len(hits) == 1
+
+
+async def test_absurd_nesting_and_non_numbers_are_read_safely():
+    async with fake(kit.OutX, outx_answering("[" * 100_000 + "]" * 100_000)) as client:
+        task = kit.Task(service="outx", id=UUID, kind="fetch-profile")
+        with pytest.raises(kit.ServiceError, match="not JSON"):  # not a RecursionError
+            await client._refresh(task)
+    agora_task = '{"task_id": "abcdefgh", "status": "1", "expiration_time": -Infinity, "start_time": 1e400}'
+
+    async def agora(request):
+        return web.Response(text=agora_task, content_type="application/json")
+
+    async with fake(kit.Agora, agora) as client:
+        task = await client.deep_dive("0x" + "1" * 40)
+    assert task.id == "abcdefgh" and task.status is kit.Status.PENDING
+    assert task.output["expiration_time"] is None and task.output["start_time"] is None
+
+
+async def test_a_key_echoed_in_a_result_never_reaches_tasks_or_frames():
+    body = {"success": True, "data": {"id": UUID, "status": "completed",
+                                      "task_input": {"task_type": "agent_profile_fetch"},
+                                      "task_output": {"name": f"Dr. {KEY}", "about": KEY}}}
+    async with fake(kit.OutX, outx_answering(body)) as client:
+        task = await client.get_task(UUID)
+    assert task.output == {"name": "Dr. ***", "about": "***"}
+    assert KEY not in kit.to_frame([task]).to_csv()
+
+
+async def test_odd_items_in_a_create_answer_keep_every_row():
+    async def answer(request):
+        return web.json_response([None, {"id": UUID, "type": "search", "status": "pending"},
+                                  {"id": ".."}])
+
+    async with fake(kit.Linkup, answer) as client:
+        tasks = await client.submit([{"type": "search", "input": {"q": q}} for q in "abc"])
+    assert [t.status for t in tasks] == [kit.Status.UNKNOWN, kit.Status.PENDING, kit.Status.UNKNOWN]
+    assert tasks[1].id == UUID and tasks[1].input["q"] == "b"  # the id seen is kept
+    assert all("may exist" in t.error for t in (tasks[0], tasks[2]))
+
+
+def test_an_unreachable_service_stops_a_batch_at_once_and_keeps_it_queued():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(kit.ServiceUnreachable, match="Check your network") as info:
+        kit.profiles(["a-one", "b-two", "c-three"], api_key=KEY, journal=False, retry=FAST,
+                     base_url=f"http://127.0.0.1:{port}", progress=False)
+    frame = info.value.frame
+    assert list(frame["status"]) == ["queued"] * 3  # nothing sent: a resume sends them all
+    assert frame["error"].str.contains(r"\. kit.resume\(\) sends them later").all()
+    assert isinstance(info.value, kit.TransportError) and KEY not in str(info.value)
