@@ -403,7 +403,8 @@ def open_jobs(journal: Journal, *, api_key: str | None, client_options: dict[str
         except AuthenticationError:
             notes.append(f"job {row['job_id']} ({row['label']}): no {row['service']} key here")
             continue
-        if probe.key_fingerprint != row["key_fp"]:
+        fingerprint = probe.key_fingerprint  # (re-keys a pre-salt journal's rows first)
+        if fingerprint != (journal.job(row["job_id"]) or {}).get("key_fp"):
             notes.append(f"job {row['job_id']} ({row['label']}) belongs to another key")
             continue
         jobs.append(Job(journal, row["job_id"], factory))

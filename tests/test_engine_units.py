@@ -340,7 +340,31 @@ def test_an_old_journal_is_migrated_and_keeps_its_tasks(tmp_path):
         assert [r["task_id"] for r in book.rows()] == ["t1"]
         assert book.jobs() == []
     with contextlib.closing(sqlite3.connect(path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_fingerprints_are_salted_per_journal_and_old_rows_are_rekeyed(tmp_path):
+    from kit.core.journal import SCHEMA
+    from kit.core.secrets import Secret
+
+    key = "abcde"  # short keys were the weak point of an unsalted sha256
+    path = tmp_path / "old.sqlite3"
+    legacy = Secret(key).legacy_fingerprint
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO tasks VALUES ('outx', 'https://api.outx.ai', 't1', ?, "
+                   "'fetch-profile', 'k', '{}', 'pending', 'pending', NULL, NULL, "
+                   "'2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00')", (legacy,))
+    origin = "https://api.outx.ai"  # (not the tests' sandbox)
+    client = kit.OutX(api_key=key, journal=str(path), base_url=origin)
+    fingerprint = client.key_fingerprint
+    assert fingerprint != legacy and key not in fingerprint
+    assert [t.id for t in client.journal.unfinished("outx", client.base_url, fingerprint)] == ["t1"]
+    assert legacy not in {r["key_fp"] for r in client.journal.rows()}
+    other = Journal(tmp_path / "new.sqlite3")  # another journal, another salt
+    assert Secret(key).fingerprint(other.salt) != fingerprint
+    again = kit.OutX(api_key=key, journal=str(path), base_url=origin)
+    assert again.key_fingerprint == fingerprint  # stable
 
 
 def test_processes_opening_a_new_journal_at_once_all_succeed(tmp_path):

@@ -86,7 +86,7 @@ async def test_key_never_appears_anywhere(sandbox, caplog):
 def test_key_from_environment_and_missing_key(monkeypatch):
     monkeypatch.setenv("OUTX_API_KEY", CANARY)
     c = kit.OutX(base_url="https://api.outx.ai")
-    assert c.key_fingerprint == Secret(CANARY).fingerprint
+    assert c.key_fingerprint == Secret(CANARY).fingerprint(c.book.salt)
     assert CANARY not in repr(c)
     monkeypatch.delenv("OUTX_API_KEY")
     with pytest.raises(kit.AuthenticationError, match="OUTX_API_KEY"):

@@ -66,6 +66,7 @@ class ServiceClient:
         self.journal = open_journal(settings.journal if journal is None else journal)
         self._journaled: dict[str, tuple[str, str | None]] = {}
         self._memory: Journal | None = None  # stands in for the journal when there is none
+        self._fingerprint: str | None = None
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
         self.http = HttpEngine(spec, base_url=self.base_url, key=self._key, errors=self.errors,
@@ -75,8 +76,12 @@ class ServiceClient:
     # -- identity ---------------------------------------------------------------------------
     @property
     def key_fingerprint(self) -> str:
-        """A digest that tells keys apart (for journals and logs); never the key."""
-        return self._key.fingerprint
+        """A digest that tells keys apart in the journal (keyed by its salt); never the key."""
+        if self._fingerprint is None:
+            self._fingerprint = self._key.fingerprint(self.book.salt)
+            if self.journal is not None:
+                self.journal.rekey(self._key.legacy_fingerprint, self._fingerprint)
+        return self._fingerprint
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -99,7 +104,7 @@ class ServiceClient:
         changed = [t for t in tasks if t.id and self._journaled.get(t.id) != (t.status.value, t.error)]
         if not changed:
             return
-        self.journal.record_many(changed, origin=self.base_url, key_fp=self._key.fingerprint)
+        self.journal.record_many(changed, origin=self.base_url, key_fp=self.key_fingerprint)
         self.remember(changed)
 
     @property
@@ -142,7 +147,7 @@ class ServiceClient:
             return []
         skipped = set(skip)
         tasks = [t for t in self.journal.unfinished(self.spec.name, self.base_url,
-                                                    self._key.fingerprint) if t.id not in skipped]
+                                                    self.key_fingerprint) if t.id not in skipped]
         if not tasks:
             return []
         self.remember(tasks)

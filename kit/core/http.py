@@ -140,7 +140,7 @@ class HttpEngine:
     def _pacer(self, endpoint: Endpoint) -> Pacer | None:
         if endpoint.rate is None:
             return None
-        return pacer_for(self.service, self._key.fingerprint, endpoint.bucket or endpoint.name,
+        return pacer_for(self.service, self._key.process_id, endpoint.bucket or endpoint.name,
                          endpoint.rate, self.clock)
 
     # -- requests ------------------------------------------------------------------------

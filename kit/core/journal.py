@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import secrets
 import socket
 import sqlite3
 import sys
@@ -96,7 +97,11 @@ CREATE TABLE IF NOT EXISTS sends (
 );
 CREATE INDEX IF NOT EXISTS sends_by_budget ON sends (service, key_fp, bucket, sent_at);
 """
-SCHEMA_VERSION = 2
+# v3: the journal's own salt for key fingerprints (a keyed, slow digest: see Secret.fingerprint).
+SCHEMA_V3 = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+SCHEMA_VERSION = 3
 
 # An input's states in a job.  Only `queued` is ever sent; `sending` means a request may be out.
 QUEUED, SENDING, CREATED, FAILED, UNKNOWN = "queued", "sending", "created", "failed", "unknown"
@@ -194,6 +199,7 @@ class Journal:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._lock = threading.Lock()
         self._rng = random.Random()
+        self._salt: bytes | None = None
         try:
             self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                          check_same_thread=False)
@@ -215,7 +221,7 @@ class Journal:
         given kit's tables."""
         tables = {r[0] for r in self._conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table'")}
-        if tables - {"tasks", "jobs", "items", "sends"}:
+        if tables - {"tasks", "jobs", "items", "sends", "meta"}:
             raise sqlite3.DatabaseError(f"not a kit journal: it has tables {sorted(tables)[:5]}")
 
     def _migrate(self) -> None:
@@ -224,9 +230,17 @@ class Journal:
         try:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA_VERSION:
-                for statement in (SCHEMA + SCHEMA_V2).split(";"):
+                tables = {r[0] for r in self._conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+                had_rows = "tasks" in tables and self._conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM tasks)").fetchone()[0]
+                for statement in (SCHEMA + SCHEMA_V2 + SCHEMA_V3).split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
+                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)",
+                                   (secrets.token_hex(16),))
+                if had_rows:  # written with the old unsalted fingerprints: re-keyed on use
+                    self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('legacy_fp', '1')")
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._conn.execute("COMMIT")
         except BaseException:
@@ -235,6 +249,23 @@ class Journal:
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
+
+    @property
+    def salt(self) -> bytes:
+        """This journal's salt for key fingerprints (random, made with the journal)."""
+        if self._salt is None:
+            [row] = self._query("SELECT value FROM meta WHERE name='salt'")
+            self._salt = bytes.fromhex(row["value"])
+        return self._salt
+
+    def rekey(self, legacy_fp: str, key_fp: str) -> None:
+        """Move rows written under a key's old unsalted fingerprint to its keyed one (once per
+        key, in a journal made before fingerprints were salted)."""
+        if not self._query("SELECT 1 FROM meta WHERE name='legacy_fp'"):
+            return
+        with self._write() as conn:
+            for table in ("tasks", "jobs", "sends"):
+                conn.execute(f"UPDATE {table} SET key_fp=? WHERE key_fp=?", (key_fp, legacy_fp))
 
     def close(self) -> None:
         with self._lock:

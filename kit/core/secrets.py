@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from urllib.parse import urlsplit
@@ -24,10 +25,21 @@ class Secret:
     def reveal(self) -> str:
         return self._value
 
+    def fingerprint(self, salt: bytes) -> str:
+        """A short digest that tells keys apart without disclosing them: keyed by ``salt`` (the
+        journal's own) and slow (PBKDF2), so that a leaked journal does not give short keys
+        away to a brute force (an unsalted sha256 gave a 5-character key in 30 s)."""
+        return _keyed_digest(self._value, salt)
+
     @property
-    def fingerprint(self) -> str:
-        """A short, one-way digest that tells keys apart without disclosing them."""
+    def legacy_fingerprint(self) -> str:
+        """The unsalted digest journals before schema 3 hold (only to re-key their rows)."""
         return hashlib.sha256(self._value.encode()).hexdigest()[:12]
+
+    @property
+    def process_id(self) -> str:
+        """A digest for this process's own bookkeeping (rate limiters): never written anywhere."""
+        return hashlib.sha256(self._value.encode()).hexdigest()
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -41,10 +53,15 @@ class Secret:
         return isinstance(other, Secret) and other._value == self._value
 
     def __hash__(self) -> int:
-        return hash(self.fingerprint)
+        return hash(self._value)
 
     def __reduce__(self):
         raise TypeError("kit.Secret is not picklable: pass the key again in the other process")
+
+
+@functools.lru_cache(maxsize=64)
+def _keyed_digest(value: str, salt: bytes) -> str:
+    return hashlib.pbkdf2_hmac("sha256", value.encode(), salt, 100_000).hex()[:16]
 
 
 def is_loopback_host(host: str | None) -> bool:
