@@ -206,7 +206,12 @@ def jobs(args: argparse.Namespace) -> int:
 def journal(args: argparse.Namespace) -> int:
     import kit
 
-    df = kit.journal(args.path)
+    purge: Any = args.purge
+    if purge is not None and purge != "all" and purge.endswith("d") and purge[:-1].isdigit():
+        purge = int(purge[:-1])  # "30d": what ended more than 30 days ago
+    df = kit.journal(args.path, purge=purge)
+    if purge is not None:
+        print(f"kit: purged; {len(df)} tasks left in the journal", file=sys.stderr)
     if args.output:
         write_output(df, args.output)
     else:
@@ -319,6 +324,9 @@ def _add_job_commands(sub: Any) -> None:
                                    "never keys).")
     p.add_argument("-o", "--output", help="export to this file instead of printing")
     p.add_argument("--path", help="journal file (default: KIT_JOURNAL or the per-user one)")
+    p.add_argument("--purge", metavar="WHAT",
+                   help="forget: 'all', a job id, or an age such as 30d (finished tasks and "
+                        "ended jobs older than that); what is forgotten may be sent again")
     p.set_defaults(func=journal)
 
 

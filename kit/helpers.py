@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -592,11 +593,47 @@ def job(job_id: str, *, journal: Any = None, **client_options: Any) -> Job:
     return Job(book, job_id, client_factory(record, dict(client_options, journal=book)))
 
 
-def journal(path: Any = None) -> pd.DataFrame:
+def journal(path: Any = None, *, purge: Any = None) -> pd.DataFrame:
     """The journal's tasks as a DataFrame (one row per task kit created or reused), for
-    inspection and export.  It holds a fingerprint of each key, never the key."""
+    inspection and export.  It holds a fingerprint of each key, never the key, and what the
+    services answered (people's profiles among them): it is readable by your user only.
+
+    ``purge`` forgets, then returns what is left: ``"all"``; a job id (the job and the tasks no
+    other job uses); or an age (``datetime.timedelta``, or a number of days): finished tasks and
+    ended jobs older than that (unfinished tasks are kept: they may still finish or cost).  The
+    data is overwritten in the file, not just unlinked.  **What is forgotten can be sent again**:
+    kit no longer knows it was created (``kit.resume`` cannot carry on a purged job).
+    """
     book = journal_for(path)
+    if purge is not None:
+        book.purge(**_purge_target(book, purge))
     df = pd.DataFrame.from_records(book.rows(), columns=JOURNAL_COLUMNS)
     for column in ("created_at", "updated_at"):
         df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")
     return df
+
+
+def _purge_target(book: Any, purge: Any) -> dict[str, Any]:
+    """``Journal.purge``'s arguments for ``kit.journal(purge=...)``; refuses what runs here."""
+    running = [job_id for job_id in (row["job_id"] for row in book.jobs())
+               if running_job(job_id) is not None]
+    if isinstance(purge, str) and purge == "all":
+        if running:
+            raise InvalidRequest(f"journal(purge='all'): job {running[0]} runs in this process; "
+                                 "stop it first (job.stop()).")
+        return {"everything": True}
+    if isinstance(purge, str):
+        if book.job(purge) is None:
+            raise InvalidRequest(f"journal(purge={purge!r}): the journal {book.path} has no such "
+                                 "job (kit.jobs() lists them); purge='all' forgets everything, "
+                                 "purge=30 what ended more than 30 days ago.")
+        if purge in running:
+            raise InvalidRequest(f"journal(purge={purge!r}): the job runs in this process; stop "
+                                 "it first (job.stop()).")
+        return {"job_id": purge}
+    if isinstance(purge, (int, float)) and not isinstance(purge, bool) and purge >= 0:
+        purge = timedelta(days=purge)
+    if isinstance(purge, timedelta) and purge >= timedelta(0):
+        return {"before": (datetime.now(timezone.utc) - purge).isoformat()}
+    raise InvalidRequest(f"journal(): purge takes 'all', a job id, or an age (a timedelta or a "
+                         f"number of days), not {purge!r:.60}.")

@@ -128,3 +128,49 @@ def test_a_sandbox_never_stopped_leaves_no_journal_behind():
     path = Path(out.stdout.strip())
     assert path.name.startswith("kit-sandbox-")
     assert not [p for p in path.parent.glob(path.name + "*")]  # the file, -wal and -shm are gone
+
+
+def test_purge_forgets_a_job_old_work_or_everything_and_leaves_no_trace(sandbox, tmp_path):
+    import datetime
+
+    path = tmp_path / "purge.sqlite3"
+    fast = kit.Pace.unlimited()
+    first = kit.profiles(["williamhgates"], journal=str(path), pace=fast, progress=False)
+    kit.profiles(["satyanadella", "stuck-forever"], journal=str(path), pace=fast, timeout=5,
+                 poll_interval=1, progress=False)
+    [job_a, job_b] = list(kit.jobs(str(path))["job_id"])
+
+    def file_text() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.glob("purge.sqlite3*"))
+
+    assert b"Bill Gates" in file_text()
+    left = kit.journal(str(path), purge=job_a)
+    assert first.loc[0, "task_id"] not in set(left["task_id"]) and len(left) == 2
+    assert list(kit.jobs(str(path))["job_id"]) == [job_b]
+    assert b"Bill Gates" not in file_text()  # overwritten, not just unlinked
+    # an age: finished loose tasks go; a job not ended (B outlived its wait) is kept whole
+    with kit.Journal(path) as book:
+        book.record(kit.Task(service="outx", id="t-loose", kind="fetch-profile",
+                             status=kit.Status.COMPLETED), origin="o", key_fp="f")
+    left = kit.journal(str(path), purge=datetime.timedelta(0))
+    assert "t-loose" not in set(left["task_id"])
+    assert sorted(left["status"]) == ["completed", "pending"]
+    left = kit.journal(str(path), purge="all")
+    assert left.empty and kit.jobs(str(path)).empty and b"Satya" not in file_text()
+    for bad in ("no-such-job", -1, True, [1]):
+        with pytest.raises(kit.InvalidRequest, match="purge"):
+            kit.journal(str(path), purge=bad)
+
+
+def test_purge_on_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "cli.sqlite3"
+    with kit.Journal(path) as book:
+        book.record(kit.Task(service="outx", id="t-old", kind="fetch-profile",
+                             status=kit.Status.COMPLETED), origin="o", key_fp="f")
+    result = subprocess.run([sys.executable, "-m", "kit", "journal", "--path", str(path),
+                             "--purge", "all"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "purged; 0 tasks left" in result.stderr and "the journal is empty" in result.stdout

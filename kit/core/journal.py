@@ -342,6 +342,52 @@ class Journal:
             found.update({r["task_id"]: task_from_row(r) for r in rows})
         return found
 
+    # -- forgetting ---------------------------------------------------------------------------
+    def purge(self, *, job_id: str | None = None, before: str | None = None,
+              everything: bool = False) -> dict[str, int]:
+        """Delete what the journal holds and leave nothing of it in the file (secure delete,
+        then the write-ahead log truncated and the file vacuumed).  One of: ``everything``;
+        ``job_id`` (the job, its inputs and the tasks no other job uses); ``before`` (an ISO
+        time: finished tasks and ended jobs last updated before it, and old pace records;
+        unfinished tasks are kept, they may still finish or cost).  Returns counts deleted."""
+        final = "('completed', 'failed', 'expired')"
+        counts: dict[str, int] = {}
+        with self._write() as conn:
+            conn.execute("PRAGMA secure_delete=ON")
+            if everything:
+                for table in ("items", "jobs", "tasks", "sends"):
+                    counts[table] = conn.execute(f"DELETE FROM {table}").rowcount
+            elif job_id is not None:
+                counts["tasks"] = conn.execute(
+                    "DELETE FROM tasks WHERE task_id IN (SELECT task_id FROM items WHERE job_id=? "
+                    "AND task_id IS NOT NULL) AND task_id NOT IN (SELECT task_id FROM items "
+                    "WHERE job_id != ? AND task_id IS NOT NULL)", (job_id, job_id)).rowcount
+                counts["items"] = conn.execute("DELETE FROM items WHERE job_id=?",
+                                               (job_id,)).rowcount
+                counts["jobs"] = conn.execute("DELETE FROM jobs WHERE job_id=?",
+                                              (job_id,)).rowcount
+            elif before is not None:
+                ended = ("SELECT job_id FROM jobs WHERE state IN ('done', 'cancelled') "
+                         "AND updated_at < ?")
+                counts["items"] = conn.execute(f"DELETE FROM items WHERE job_id IN ({ended})",
+                                               (before,)).rowcount
+                counts["jobs"] = conn.execute(f"DELETE FROM jobs WHERE job_id IN ({ended})",
+                                              (before,)).rowcount
+                counts["tasks"] = conn.execute(
+                    f"DELETE FROM tasks WHERE status IN {final} AND updated_at < ? "
+                    "AND task_id NOT IN (SELECT task_id FROM items WHERE task_id IS NOT NULL)",
+                    (before,)).rowcount
+                cutoff = datetime.fromisoformat(before).timestamp()
+                counts["sends"] = conn.execute("DELETE FROM sends WHERE sent_at < ?",
+                                               (cutoff,)).rowcount
+            else:
+                raise ValueError("purge() needs job_id, before or everything")
+        with self._lock:
+            if str(self.path) != ":memory:":
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._conn.execute("VACUUM")
+        return counts
+
     # -- jobs: the work queue ----------------------------------------------------------------
     def add_job(self, *, helper: str, service: str, origin: str, key_fp: str, label: str,
                 options: dict[str, Any], rows: list[Any],
