@@ -159,7 +159,7 @@ async def test_a_task_past_its_timeout_keeps_its_status_and_says_why():
     poller.add(task, timeout=22)
     poller.close()
     await poller.run()
-    assert [t for t, _ in service.reads] == [10, 15, 20]
+    assert [t for t, _ in service.reads] == [10, 15, 20, 22]  # the last read when the wait ends
     assert task.status is Status.PENDING and task.error is None
     assert "stopped waiting after 22 s" in task.note and "kit.resume()" in task.note
 
@@ -173,6 +173,7 @@ async def test_a_timeout_shorter_than_the_first_read_still_reads_once():
     poller.close()
     await poller.run()
     assert [t for t, _ in service.reads] == [3]
+    assert "stopped waiting after 3 s" in task.note  # the time really waited, after a read
 
 
 async def test_tasks_added_while_running_are_polled_from_then():

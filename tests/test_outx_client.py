@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 
 import pytest
 
@@ -196,7 +197,8 @@ async def test_wait_timeout_leaves_a_readable_task(outx):
     assert quick.status is kit.Status.COMPLETED and quick.error is None
     assert stuck.status is kit.Status.PENDING
     assert stuck.error is None  # not a failure: kit's own remark
-    assert "stopped waiting after 90 s" in stuck.note and "may still finish" in stuck.note
+    waited = int(re.search(r"stopped waiting after (\d+) s", stuck.note).group(1))
+    assert 90 <= waited < 120 and "may still finish" in stuck.note  # the time really waited
     assert done == [stuck, quick]
 
 

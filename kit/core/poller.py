@@ -101,7 +101,7 @@ def snapshot(label: str, tasks: Sequence[Task], elapsed: float, finished: bool =
 
 def stopped_waiting(task: Task, waited: float) -> str:
     """The remark on a task still open when kit stopped waiting (it is not a failure)."""
-    return (f"still {task.status.value} when kit stopped waiting after {waited:g} s; the task "
+    return (f"still {task.status.value} when kit stopped waiting after {waited:.0f} s; the task "
             "still exists and may still finish: kit.resume() reads it again (creating it again "
             "would spend another action)")
 
@@ -111,6 +111,7 @@ class _Record:
     task: Task
     deadline: float  # real seconds on the clock
     timeout: float | None  # service seconds, as asked
+    added: float = 0.0  # real seconds on the clock
     reads: int = 0
     ticket: int = 0  # the live heap entry; older entries are stale
 
@@ -151,7 +152,7 @@ class Poller:
         now = self.clock.now()
         deadline = math.inf if timeout is None or math.isinf(timeout) else (
             now + self.clock.real(timeout))
-        record = self._records[id(task)] = _Record(task, deadline, timeout)
+        record = self._records[id(task)] = _Record(task, deadline, timeout, added=now)
         self._added += 1
         self._schedule(record, self._first_delay(record))
 
@@ -199,6 +200,9 @@ class Poller:
         due = self.clock.now() + self.clock.real(delay)
         if record.reads == 0:
             due = min(due, record.deadline)  # every task is read at least once
+        self._schedule_at(record, due)
+
+    def _schedule_at(self, record: _Record, due: float) -> None:
         record.ticket = next(self._order)
         heapq.heappush(self._heap, (due, record.ticket, record))
 
@@ -212,8 +216,13 @@ class Poller:
             self._forget(record)
             return
         delay = self._next_delay(record)
-        if self.clock.now() + self.clock.real(delay) > record.deadline:
-            task.note = stopped_waiting(task, record.timeout or 0.0)
+        now = self.clock.now()
+        if now + self.clock.real(delay) > record.deadline:
+            if record.deadline - now > 1e-6:  # one last read when the wait ends, not before
+                self._schedule_at(record, record.deadline)
+                return
+            # The time really waited (a first read may come late on a busy machine).
+            task.note = stopped_waiting(task, self.clock.service(now - record.added))
             self._forget(record)
             return
         self._schedule(record, delay)
