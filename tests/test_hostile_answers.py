@@ -130,3 +130,19 @@ def test_an_unreachable_service_stops_a_batch_at_once_and_keeps_it_queued():
     assert list(frame["status"]) == ["queued"] * 3  # nothing sent: a resume sends them all
     assert frame["error"].str.contains(r"\. kit.resume\(\) sends them later").all()
     assert isinstance(info.value, kit.TransportError) and KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda big: kit.fetch_pages([big]),
+    lambda big: kit.deep_dives([big]),
+    lambda big: kit.search(["q"], depth=big),
+    lambda big: kit.search(["q"], **{big: 1}),
+    lambda big: kit.search_profiles([{"title": "x", big: 1}]),
+    lambda big: kit.deep_dives([("0x" + "1" * 40, big)]),
+])
+def test_a_huge_input_makes_a_short_error_that_still_says_what_to_do(call):
+    with pytest.raises(kit.InvalidRequest) as info:
+        call("y" * 1_000_000)
+    message = str(info.value)
+    assert len(message) < 2100 and "characters cut" in message
+    assert message.endswith((".", ")", "'"))  # the advice at the end survives

@@ -44,6 +44,7 @@ class KitError(Exception):
         service: str | None = None,
         may_have_acted: bool = False,
     ) -> None:
+        message = _bounded(message)
         super().__init__(message)
         self.message = message
         self.status = status
@@ -54,6 +55,19 @@ class KitError(Exception):
     def __reduce__(self):  # keep keyword fields when pickled (multiprocessing, joblib)
         return (_rebuild, (type(self), self.message, self.status, self.code, self.service,
                            self.may_have_acted))
+
+
+MESSAGE_LIMIT = 2000
+
+
+def _bounded(message: str) -> str:
+    """A message that quoted a huge value (a 1 MB input, a service's endless text) is cut in
+    its middle: its start says what, its end says what to do, and a batch of such errors does
+    not take gigabytes."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    cut = len(message) - 1600
+    return f"{message[:1200]} … [{cut:,} characters cut] … {message[-400:]}"
 
 
 def _rebuild(cls, message, status, code, service, may_have_acted=False):
