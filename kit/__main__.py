@@ -207,8 +207,8 @@ def journal(args: argparse.Namespace) -> int:
     import kit
 
     purge: Any = args.purge
-    if purge is not None and purge != "all" and purge.endswith("d") and purge[:-1].isdigit():
-        purge = int(purge[:-1])  # "30d": what ended more than 30 days ago
+    if purge is not None and purge.removesuffix("d").isdigit():
+        purge = int(purge.removesuffix("d"))  # "30d" or "30": what ended over 30 days ago
     df = kit.journal(args.path, purge=purge)
     if purge is not None:
         print(f"kit: purged; {len(df)} tasks left in the journal", file=sys.stderr)

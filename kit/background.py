@@ -234,9 +234,7 @@ class Job:
 
     @staticmethod
     def _final_progress(runner: JobRunner, notes: list[str]) -> ProgressEvent:
-        # Tasks nothing will move (an unconfirmed deep dive) are not "late": their note says why.
-        open_tasks = sum(1 for p in runner.items if not runner.task_of(p).done
-                         and runner.client.not_waited(runner.task_of(p)) is None)
+        open_tasks = runner.client.late(runner.task_of(p) for p in runner.items)
         if open_tasks and not notes:
             notes = [f"{open_tasks} not finished in time: kit.resume() reads them again"]
         return runner.progress(finished=True, notes=notes)
@@ -403,8 +401,8 @@ def open_jobs(journal: Journal, *, api_key: str | None, client_options: dict[str
         except AuthenticationError:
             notes.append(f"job {row['job_id']} ({row['label']}): no {row['service']} key here")
             continue
-        fingerprint = probe.key_fingerprint  # (re-keys a pre-salt journal's rows first)
-        if fingerprint != (journal.job(row["job_id"]) or {}).get("key_fp"):
+        # Read again: making the probe re-keyed a pre-salt journal's rows of its key.
+        if probe.key_fingerprint != (journal.job(row["job_id"]) or {}).get("key_fp"):
             notes.append(f"job {row['job_id']} ({row['label']}) belongs to another key")
             continue
         jobs.append(Job(journal, row["job_id"], factory))

@@ -81,11 +81,20 @@ async def test_a_huge_answer_to_a_create_is_never_repeated():
     assert info.value.may_have_acted and len(hits) == 1
 
 
-async def test_absurd_nesting_and_non_numbers_are_read_safely():
-    async with fake(kit.OutX, outx_answering("[" * 100_000 + "]" * 100_000)) as client:
+@pytest.mark.parametrize("depth", [950, 100_000])  # parses, but would break whatever walks it
+async def test_absurd_nesting_and_non_numbers_are_read_safely(depth):
+    async with fake(kit.OutX, outx_answering("[" * depth + "]" * depth)) as client:
         task = kit.Task(service="outx", id=UUID, kind="fetch-profile")
         with pytest.raises(kit.ServiceError, match="not JSON"):  # not a RecursionError
             await client._refresh(task)
+    listing = '{"data": [], "metadata": {"page": 1, "pageSize": 1e400, "total": 1e400}}'
+
+    async def linkup(request):
+        return web.Response(text=listing, content_type="application/json")
+
+    async with fake(kit.Linkup, linkup) as client:
+        page = await client.list_tasks()  # 1e400 is no number: read as missing
+    assert page.tasks == []
     agora_task = '{"task_id": "abcdefgh", "status": "1", "expiration_time": -Infinity, "start_time": 1e400}'
 
     async def agora(request):
@@ -95,6 +104,21 @@ async def test_absurd_nesting_and_non_numbers_are_read_safely():
         task = await client.deep_dive("0x" + "1" * 40)
     assert task.id == "abcdefgh" and task.status is kit.Status.PENDING
     assert task.output["expiration_time"] is None and task.output["start_time"] is None
+
+
+async def test_a_task_whose_answer_is_too_large_fails_instead_of_being_read_again():
+    hits: list[str] = []
+
+    async def handler(request):
+        if request.method == "POST":
+            return web.json_response({"success": True, "api_agent_task_id": UUID})
+        return web.Response(body=b" " * (9 * 1024 * 1024), content_type="application/json")
+
+    async with fake(kit.OutX, handler, hits) as client:
+        task = await client.fetch_profile("williamhgates")
+        [task] = await client.wait([task], timeout=60, progress=False)
+    assert task.status is kit.Status.FAILED and "over 8 MiB" in task.error
+    assert hits.count("GET /linkedin-agent/get-task-status") == 1
 
 
 async def test_a_key_echoed_in_a_result_never_reaches_tasks_or_frames():
@@ -119,13 +143,21 @@ async def test_odd_items_in_a_create_answer_keep_every_row():
     assert all("may exist" in t.error for t in (tasks[0], tasks[2]))
 
 
-def test_an_unreachable_service_stops_a_batch_at_once_and_keeps_it_queued():
+def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
+        return s.getsockname()[1]  # closed again: nothing listens there
+
+
+@pytest.mark.parametrize(("helper", "inputs"), [
+    (kit.profiles, ["a-one", "b-two", "c-three"]),
+    (kit.search, ["q one", "q two", "q three"]),
+    (kit.deep_dives, ["0x" + f"{i:040x}" for i in (1, 2, 3)]),
+])
+def test_an_unreachable_service_stops_a_batch_at_once_and_keeps_it_queued(helper, inputs):
     with pytest.raises(kit.ServiceUnreachable, match="Check your network") as info:
-        kit.profiles(["a-one", "b-two", "c-three"], api_key=KEY, journal=False, retry=FAST,
-                     base_url=f"http://127.0.0.1:{port}", progress=False)
+        helper(inputs, api_key=KEY, journal=False, retry=FAST,
+               base_url=f"http://127.0.0.1:{_closed_port()}", progress=False)
     frame = info.value.frame
     assert list(frame["status"]) == ["queued"] * 3  # nothing sent: a resume sends them all
     assert frame["error"].str.contains(r"\. kit.resume\(\) sends them later").all()

@@ -174,3 +174,41 @@ def test_purge_on_the_command_line(tmp_path):
                              "--purge", "all"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "purged; 0 tasks left" in result.stderr and "the journal is empty" in result.stdout
+
+
+def test_purge_refuses_a_running_job_and_keeps_the_pace_record(tmp_path):
+    import time
+
+    with kit.Journal(tmp_path / "p.sqlite3") as book:
+        job_id = book.add_job(helper="profiles", service="outx", origin="o", key_fp="f",
+                              label="OutX fetch-profile", options={}, rows=[["a", 0, None]],
+                              items=[("fetch-profile", {"profile_slug": "a"})])
+        book.set_job_state(job_id, "running")  # as another process running it leaves it
+        book._conn.execute("INSERT INTO sends VALUES ('outx', 'f', 'create', ?, ?)",
+                           (time.time() - 60, time.time() - 60))
+        for target in ({"everything": True}, {"job_id": job_id}):
+            with pytest.raises(kit.KitError, match="is running"):
+                book.purge(**target)
+        assert len(book.jobs()) == 1
+        book.set_job_state(job_id, "cancelled")
+        book.purge(everything=True)
+        assert book.jobs() == [] and len(book.sends("outx", "f")) == 1  # the last day's sends
+
+
+def test_a_journal_with_jobs_only_is_rekeyed(tmp_path):
+    import contextlib
+    import sqlite3
+
+    from kit.core.journal import SCHEMA, SCHEMA_V2
+    from kit.core.secrets import Secret
+
+    path = tmp_path / "v2.sqlite3"
+    legacy = Secret("abcde").legacy_fingerprint
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(SCHEMA + SCHEMA_V2)
+        db.execute("PRAGMA user_version=2")
+        db.execute("INSERT INTO jobs VALUES ('j1', 'profiles', 'outx', 'https://api.outx.ai', ?, "
+                   "'OutX fetch-profile', '{}', '[]', 'stopped', NULL, '2025-01-01', '2025-01-01')",
+                   (legacy,))
+    client = kit.OutX(api_key="abcde", journal=str(path), base_url="https://api.outx.ai")
+    assert [j["key_fp"] for j in client.journal.jobs()] == [client.key_fingerprint]

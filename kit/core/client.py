@@ -67,6 +67,8 @@ class ServiceClient:
         self._journaled: dict[str, tuple[str, str | None]] = {}
         self._memory: Journal | None = None  # stands in for the journal when there is none
         self._fingerprint: str | None = None
+        if self.journal is not None:  # an older journal's rows of this key, under its digest now
+            self.journal.rekey(self._key.legacy_fingerprint, self.key_fingerprint)
         if isinstance(http_timeout, (int, float)):
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
         self.http = HttpEngine(spec, base_url=self.base_url, key=self._key, errors=self.errors,
@@ -79,8 +81,6 @@ class ServiceClient:
         """A digest that tells keys apart in the journal (keyed by its salt); never the key."""
         if self._fingerprint is None:
             self._fingerprint = self._key.fingerprint(self.book.salt)
-            if self.journal is not None:
-                self.journal.rekey(self._key.legacy_fingerprint, self._fingerprint)
         return self._fingerprint
 
     def __repr__(self) -> str:
@@ -127,6 +127,12 @@ class ServiceClient:
         """Why waiting for ``task`` is useless, or None (Agora: an unconfirmed task never moves
         on its own; a suggestion never completes)."""
         return None
+
+    def late(self, tasks: Iterable[Task]) -> int:
+        """How many of ``tasks`` kit stopped waiting for while they could still finish (not
+        those nothing will move, such as an unconfirmed deep dive)."""
+        return sum(1 for t in tasks if not t.done and t.id is not None
+                   and self.not_waited(t) is None)
 
     def _waited(self, tasks: Iterable[Task]) -> list[Task]:
         """The tasks worth waiting for; the others get a note saying why they are not."""
@@ -258,8 +264,7 @@ class ServiceClient:
         except KitError:
             sink.close(snapshot(label, task_list, self.clock.now() - started, True, ["stopped"]))
             raise
-        unfinished = sum(1 for t in task_list if not t.done and t.id is not None
-                         and self.not_waited(t) is None)
+        unfinished = self.late(task_list)
         sink.close(snapshot(label, task_list, self.clock.now() - started, True,
                             [f"{unfinished} not finished in time"] if unfinished else []))
         return list(task_list)

@@ -12,6 +12,7 @@ Catch ``KitError`` for everything; catch a subclass for one situation::
      ├── NotFound              404: unknown task, or a task of another team
      ├── RateLimited           429 still answered after kit's retries
      ├── ServiceError          5xx or an unreadable answer, after kit's retries
+     │    └── AnswerTooLarge        an answer over the endpoint's size cap
      └── TransportError        the network: connection refused, reset, timed out
 
 Every message says what happened and what to do next, keeps the service's own words, and never
@@ -57,17 +58,17 @@ class KitError(Exception):
                            self.may_have_acted))
 
 
-MESSAGE_LIMIT = 2000
+MESSAGE_HEAD, MESSAGE_TAIL = 1200, 400  # a message's start says what, its end what to do
 
 
 def _bounded(message: str) -> str:
     """A message that quoted a huge value (a 1 MB input, a service's endless text) is cut in
-    its middle: its start says what, its end says what to do, and a batch of such errors does
-    not take gigabytes."""
-    if len(message) <= MESSAGE_LIMIT:
+    its middle, so that a batch of such errors does not take gigabytes."""
+    kept = MESSAGE_HEAD + MESSAGE_TAIL
+    if len(message) <= kept + 400:
         return message
-    cut = len(message) - 1600
-    return f"{message[:1200]} … [{cut:,} characters cut] … {message[-400:]}"
+    return (f"{message[:MESSAGE_HEAD]} … [{len(message) - kept:,} characters cut] … "
+            f"{message[-MESSAGE_TAIL:]}")
 
 
 def _rebuild(cls, message, status, code, service, may_have_acted=False):
@@ -106,6 +107,11 @@ class RateLimited(KitError):
 
 class ServiceError(KitError):
     """The service failed (5xx) or answered something kit cannot read, after retries."""
+
+
+class AnswerTooLarge(ServiceError):
+    """An answer over the endpoint's size cap: reading it again would get the same, so the task
+    it was about is failed, not read again."""
 
 
 class TransportError(KitError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -19,7 +20,14 @@ from typing import Any
 import aiohttp
 
 from .clock import ServiceClock
-from .errors import KitError, ServiceError, ServiceUnreachable, TransportError, error_for_status
+from .errors import (
+    AnswerTooLarge,
+    KitError,
+    ServiceError,
+    ServiceUnreachable,
+    TransportError,
+    error_for_status,
+)
 from .pacing import Pacer, pacer_for
 from .policy import Attempt, Outcome, Rate, RetryPolicy, may_have_acted, may_retry, parse_retry_after
 from .secrets import Secret
@@ -140,7 +148,7 @@ class HttpEngine:
     def _pacer(self, endpoint: Endpoint) -> Pacer | None:
         if endpoint.rate is None:
             return None
-        return pacer_for(self.service, self._key.process_id, endpoint.bucket or endpoint.name,
+        return pacer_for(self.service, self._key.pace_key, endpoint.bucket or endpoint.name,
                          endpoint.rate, self.clock)
 
     # -- requests ------------------------------------------------------------------------
@@ -224,6 +232,8 @@ class HttpEngine:
             failure = self._transport_error(endpoint, path, exc, sent=True)
             outcome = Outcome.NO_ANSWER
         if failure is not None:
+            if pacer is not None and outcome is Outcome.NOT_SENT:
+                pacer.release()  # the service saw nothing: its limit is untouched
             # Raised outside the except block: no aiohttp exception is chained to kit's error.
             self.stats[(endpoint.name, 0)] += 1
             log.debug("%s %s -> %s", endpoint.method, path, failure.message)
@@ -233,7 +243,7 @@ class HttpEngine:
         self.stats[(endpoint.name, status)] += 1
         log.debug("%s %s -> %d (%.0f ms)", endpoint.method, path, status, elapsed)
         if raw is None:
-            err = ServiceError(
+            err = AnswerTooLarge(
                 f"{self.service} {endpoint.name}: HTTP {status} with an answer over "
                 f"{endpoint.max_body // MiB} MiB; kit stopped reading it (a broken or hostile "
                 "service?). " + ("The request may have acted: kit does not repeat it."
@@ -243,11 +253,11 @@ class HttpEngine:
         # A service may echo the key back (in an error, in a task's text): it never reaches
         # kit's messages, tasks, frames, exports or journal.
         text = raw.decode("utf-8", errors="replace").replace(self._key.reveal(), "***")
+        del raw
         try:
-            # NaN and Infinity are not JSON: read as null, never as a number.
-            body: Any = json.loads(text, parse_constant=lambda _: None) if text.strip() else None
+            body: Any = _parse(text)
             parsed = True
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        except (ValueError, RecursionError):
             body, parsed = None, False
 
         if 200 <= status < 300:
@@ -308,7 +318,34 @@ class _Failed(Exception):
         self.error, self.attempt = error, attempt
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+# No answer of any service nests deeper; a deeper one would break the code that walks it
+# (frames, the journal's JSON) far from here.
+MAX_DEPTH = 64
+
+
+def _finite(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _parse(text: str) -> Any:
+    """JSON as kit reads it: NaN, Infinity and 1e400 are no numbers (null), and an answer
+    nested deeper than ``MAX_DEPTH`` is unreadable (``ValueError``)."""
+    if not text.strip():
+        return None
+    body = json.loads(text, parse_constant=lambda _: None, parse_float=_finite)
+    stack = [(body, 1)]
+    while stack:  # iterative: the check itself must not recurse
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return body
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytearray | None:
     """The body, or None when it is longer than ``limit`` bytes (read no further)."""
     if resp.content_length is not None and resp.content_length > limit:
         return None
@@ -317,7 +354,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None
         body += chunk
         if len(body) > limit:
             return None
-    return bytes(body)
+    return body
 
 
 def _snippet(text: str, n: int = 80) -> str:

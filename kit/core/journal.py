@@ -113,6 +113,9 @@ RUNNING, STOPPED, CANCELLED, DONE = "running", "stopped", "cancelled", "done"
 MAY_EXIST = ("the create may have reached {service} but its answer was lost; kit does not send "
              "it again (that would spend another action): check at {service} before you do")
 
+# How long the pace's record of sends is kept through a purge: its longest window (a day).
+PACE_MEMORY = 24 * 3600.0
+
 # This process, as an owner of `sending` rows: another process can tell whether it still lives.
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -232,8 +235,8 @@ class Journal:
             if version < SCHEMA_VERSION:
                 tables = {r[0] for r in self._conn.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
-                had_rows = "tasks" in tables and self._conn.execute(
-                    "SELECT EXISTS (SELECT 1 FROM tasks)").fetchone()[0]
+                had_rows = any(self._conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]
+                               for t in ("tasks", "jobs", "sends") if t in tables)
                 for statement in (SCHEMA + SCHEMA_V2 + SCHEMA_V3).split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
@@ -259,13 +262,18 @@ class Journal:
         return self._salt
 
     def rekey(self, legacy_fp: str, key_fp: str) -> None:
-        """Move rows written under a key's old unsalted fingerprint to its keyed one (once per
-        key, in a journal made before fingerprints were salted)."""
+        """Move rows written under a key's old unsalted fingerprint to its keyed one (in a
+        journal made before fingerprints were salted, until no old one is left)."""
         if not self._query("SELECT 1 FROM meta WHERE name='legacy_fp'"):
             return
         with self._write() as conn:
+            conn.execute("PRAGMA secure_delete=ON")  # the old digests do not linger in the file
             for table in ("tasks", "jobs", "sends"):
                 conn.execute(f"UPDATE {table} SET key_fp=? WHERE key_fp=?", (key_fp, legacy_fp))
+            # Old digests are 12 characters, keyed ones 16: when none is left, stop looking.
+            if not any(conn.execute(f"SELECT 1 FROM {table} WHERE length(key_fp)=12 LIMIT 1")
+                       .fetchone() for table in ("tasks", "jobs", "sends")):
+                conn.execute("DELETE FROM meta WHERE name='legacy_fp'")
 
     def close(self) -> None:
         with self._lock:
@@ -346,17 +354,32 @@ class Journal:
     def purge(self, *, job_id: str | None = None, before: str | None = None,
               everything: bool = False) -> dict[str, int]:
         """Delete what the journal holds and leave nothing of it in the file (secure delete,
-        then the write-ahead log truncated and the file vacuumed).  One of: ``everything``;
-        ``job_id`` (the job, its inputs and the tasks no other job uses); ``before`` (an ISO
-        time: finished tasks and ended jobs last updated before it, and old pace records;
-        unfinished tasks are kept, they may still finish or cost).  Returns counts deleted."""
+        vacuum, the write-ahead log truncated).  One of: ``everything``; ``job_id`` (the job,
+        its inputs and the tasks no other job uses); ``before`` (an ISO time: finished tasks and
+        ended jobs last updated before it; unfinished tasks are kept, they may still finish or
+        cost).  A running job is refused (another process may be sending its inputs), and the
+        pace's record of the last day's sends is kept (it holds no data, and without it the
+        next run could burst).  Returns the counts deleted."""
         final = "('completed', 'failed', 'expired')"
         counts: dict[str, int] = {}
+        recent = time.time() - PACE_MEMORY
         with self._write() as conn:
+            targeted = ("SELECT job_id FROM jobs" if everything else
+                        "SELECT job_id FROM jobs WHERE job_id=?" if job_id is not None else None)
+            if targeted is not None:
+                args = () if everything else (job_id,)
+                running = conn.execute(f"SELECT job_id FROM jobs WHERE state='running' AND "
+                                       f"job_id IN ({targeted})", args).fetchone()
+                if running:
+                    raise KitError(
+                        f"job {running[0]} is running (here or in another process): stop it "
+                        f"first (job.stop(), or Ctrl-C in its terminal); if no process runs it "
+                        f"any more, kit.job({running[0]!r}).cancel() marks it ended.")
             conn.execute("PRAGMA secure_delete=ON")
             if everything:
-                for table in ("items", "jobs", "tasks", "sends"):
+                for table in ("items", "jobs", "tasks"):
                     counts[table] = conn.execute(f"DELETE FROM {table}").rowcount
+                before_sends = recent
             elif job_id is not None:
                 counts["tasks"] = conn.execute(
                     "DELETE FROM tasks WHERE task_id IN (SELECT task_id FROM items WHERE job_id=? "
@@ -366,6 +389,7 @@ class Journal:
                                                (job_id,)).rowcount
                 counts["jobs"] = conn.execute("DELETE FROM jobs WHERE job_id=?",
                                               (job_id,)).rowcount
+                before_sends = None
             elif before is not None:
                 ended = ("SELECT job_id FROM jobs WHERE state IN ('done', 'cancelled') "
                          "AND updated_at < ?")
@@ -377,16 +401,32 @@ class Journal:
                     f"DELETE FROM tasks WHERE status IN {final} AND updated_at < ? "
                     "AND task_id NOT IN (SELECT task_id FROM items WHERE task_id IS NOT NULL)",
                     (before,)).rowcount
-                cutoff = datetime.fromisoformat(before).timestamp()
-                counts["sends"] = conn.execute("DELETE FROM sends WHERE sent_at < ?",
-                                               (cutoff,)).rowcount
+                before_sends = min(datetime.fromisoformat(before).timestamp(), recent)
             else:
                 raise ValueError("purge() needs job_id, before or everything")
-        with self._lock:
-            if str(self.path) != ":memory:":
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                self._conn.execute("VACUUM")
+            if before_sends is not None:
+                counts["sends"] = conn.execute("DELETE FROM sends WHERE sent_at < ?",
+                                               (before_sends,)).rowcount
+        self._compact()
         return counts
+
+    def _compact(self) -> None:
+        """Rewrite the file without free pages, then empty the write-ahead log; an error when
+        another connection holds the log (the purged data would linger until it closes)."""
+        if str(self.path) == ":memory:":
+            return
+        try:
+            with self._lock:
+                self._conn.execute("VACUUM")
+                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error as exc:
+            busy, detail = 1, f" ({exc})"
+        else:
+            detail = ""
+        if busy:
+            raise KitError(f"purged, but another kit session holds the journal {self.path} "
+                           f"open{detail}, so old pages may remain in the file until it closes: "
+                           "close it (or restart that kernel) and purge again.")
 
     # -- jobs: the work queue ----------------------------------------------------------------
     def add_job(self, *, helper: str, service: str, origin: str, key_fp: str, label: str,

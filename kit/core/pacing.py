@@ -37,6 +37,13 @@ class Pacer:
             self._next = slot + self.spacing
             return slot - now
 
+    def release(self) -> None:
+        """Give one slot back: its request never reached the service (the connection did not
+        open), so it used none of the service's limit.  The next slot comes one spacing
+        earlier; no window ever holds more than the rate, as the released slot was not used."""
+        with self._lock:
+            self._next = max(time.monotonic(), self._next - self.spacing)
+
     async def wait(self) -> None:
         delay = self.reserve()
         if delay > 0:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .clock import ServiceClock
-from .errors import KitError, NotFound, WholeCallError
+from .errors import AnswerTooLarge, KitError, NotFound, WholeCallError
 from .learning import CompletionLearner
 from .policy import PollSchedule
 from .task import Status, Task, utcnow
@@ -240,7 +240,7 @@ class Poller:
         except WholeCallError as exc:
             self._fatal = exc
             return
-        except NotFound as exc:
+        except (NotFound, AnswerTooLarge) as exc:  # reading again would get the same
             task.status, task.error, task.updated_at = Status.FAILED, exc.message, utcnow()
         except KitError as exc:
             # A read that failed even after retries: the task itself is fine as far as we know.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 from urllib.parse import urlsplit
@@ -37,8 +36,8 @@ class Secret:
         return hashlib.sha256(self._value.encode()).hexdigest()[:12]
 
     @property
-    def process_id(self) -> str:
-        """A digest for this process's own bookkeeping (rate limiters): never written anywhere."""
+    def pace_key(self) -> str:
+        """A digest for this process's rate limiters: never written anywhere."""
         return hashlib.sha256(self._value.encode()).hexdigest()
 
     def __repr__(self) -> str:
@@ -59,9 +58,17 @@ class Secret:
         raise TypeError("kit.Secret is not picklable: pass the key again in the other process")
 
 
-@functools.lru_cache(maxsize=64)
+# (sha256 of a key, salt) -> its fingerprint: computed once per process (PBKDF2 is slow on
+# purpose), without keeping the key itself in the cache.
+_FINGERPRINTS: dict[tuple[str, bytes], str] = {}
+
+
 def _keyed_digest(value: str, salt: bytes) -> str:
-    return hashlib.pbkdf2_hmac("sha256", value.encode(), salt, 100_000).hex()[:16]
+    cache_key = (hashlib.sha256(value.encode()).hexdigest(), salt)
+    if cache_key not in _FINGERPRINTS:
+        _FINGERPRINTS[cache_key] = hashlib.pbkdf2_hmac("sha256", value.encode(), salt,
+                                                       100_000).hex()[:16]
+    return _FINGERPRINTS[cache_key]
 
 
 def is_loopback_host(host: str | None) -> bool:

@@ -22,6 +22,7 @@ from ..core.errors import (
     KitError,
     PaymentRequired,
     ServiceError,
+    ServiceUnreachable,
     TransportError,
     WholeCallError,
 )
@@ -327,6 +328,8 @@ class Agora(ServiceClient):
         sent_at = self._now()
         try:
             data = await self._call(endpoint, json_body=body)
+        except ServiceUnreachable:  # never sent: nothing to look for
+            raise
         except (TransportError, ServiceError) as exc:
             try:
                 found = await self._find_listed(kind, body, sent_at)

@@ -20,6 +20,7 @@ from ..core.errors import (
     PaymentRequired,
     RateLimited,
     ServiceError,
+    ServiceUnreachable,
     TransportError,
     did_you_mean,
 )
@@ -344,6 +345,13 @@ def to_task(data: Mapping[str, Any]) -> Task:
     return task
 
 
+def _count(value: Any, default: Any) -> Any:
+    """A whole number the service gave, or ``default`` when it gave none (or nonsense)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return default
+    return int(value)
+
+
 def _cut(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
@@ -415,6 +423,9 @@ class Linkup(ServiceClient):
             batch = items[len(created):len(created) + size]
             try:
                 data = await self._call(CREATE, json_body=batch)
+            except ServiceUnreachable as exc:  # nothing was sent: the rest stays to send later
+                exc.tasks = created
+                raise
             except (TransportError, ServiceError) as exc:
                 # The answer was lost, not necessarily the request: find what Linkup created
                 # instead of paying twice; what it did not create becomes a failed task.
@@ -524,7 +535,7 @@ class Linkup(ServiceClient):
         limit, in_flight = page.quota.get("limit"), page.quota.get("inFlight")
         if limit is None or in_flight is None:
             return 0
-        return max(0, int(limit) - int(in_flight))
+        return max(0, limit - in_flight)
 
     async def search(self, q: str, **params: Any) -> Task:
         """Create one search task (``depth`` flash|fast|standard|deep, ``output_type``,
@@ -583,12 +594,14 @@ class Linkup(ServiceClient):
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise ServiceError(f"Linkup list-tasks: unexpected answer {body!r:.200}",
                                service="Linkup")
-        meta = body.get("metadata") or {}
-        return TaskList(tasks=[to_task(d) for d in body["data"]], page=int(meta.get("page", page)),
-                        page_size=int(meta.get("pageSize", page_size)),
-                        total=int(meta.get("total", len(body["data"]))),
-                        total_pages=int(meta.get("totalPages", 1)),
-                        quota=dict(body.get("quota") or {}))
+        meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        quota = body.get("quota") if isinstance(body.get("quota"), dict) else {}
+        return TaskList(tasks=[to_task(d) for d in body["data"]],
+                        page=_count(meta.get("page"), page),
+                        page_size=_count(meta.get("pageSize"), page_size),
+                        total=_count(meta.get("total"), len(body["data"])),
+                        total_pages=_count(meta.get("totalPages"), 1),
+                        quota={k: n for k, v in quota.items() if (n := _count(v, None)) is not None})
 
     async def iter_tasks(self, **filters: Any) -> AsyncIterator[Task]:
         """Every task over every page: ``async for task in client.iter_tasks(status="failed")``."""
