@@ -92,6 +92,13 @@ def sandbox(args: argparse.Namespace) -> int:
 # -- batch runs --------------------------------------------------------------------------------
 from .core.errors import InvalidRequest  # noqa: E402  (light: no pandas, no aiohttp)
 
+# What the first line of a one-column CSV says when it is a header, not an input.
+HEADER_NAMES = {"slug", "slugs", "profile", "profiles", "profile_slug", "profile_url", "url",
+                "urls", "link", "links", "linkedin", "linkedin_url", "profile_urn", "urn",
+                "company", "company_slug", "companies", "query", "queries", "question",
+                "questions", "q", "contract", "contracts", "contract_address", "address", "token",
+                "tokens", "input", "inputs", "name"}
+
 
 def read_inputs(source: str | None, column: str | None) -> list[str]:
     """One input per line (blank lines and # comments skipped), or a CSV column."""
@@ -112,6 +119,15 @@ def read_inputs(source: str | None, column: str | None) -> list[str]:
         frame = pd.read_csv(io.StringIO(text), dtype=str)
         if column is None:
             column = frame.columns[0]
+            if len(frame.columns) == 1 and str(column).strip().lower() not in HEADER_NAMES:
+                # One column whose first line is no header name: that line is an input.
+                print(f"kit: {name}: no header line, so its first line is an input "
+                      "(--column NAME reads a named column)", file=sys.stderr)
+                frame = pd.read_csv(io.StringIO(text), dtype=str, header=None, names=["input"])
+                column = "input"
+            elif len(frame.columns) > 1:
+                print(f"kit: {name}: reading its first column, {column!r} (--column NAME for "
+                      "another)", file=sys.stderr)
         if column not in frame.columns:
             raise InvalidRequest(f"{name} has no column {column!r}; it has "
                                  f"{', '.join(frame.columns)}")
@@ -125,7 +141,7 @@ def write_output(df: Any, output: str | None) -> None:
 
     if output:
         path = kit.export(df, output)
-        print(f"kit: wrote {len(df)} rows to {path}", file=sys.stderr)
+        print(f"kit: wrote {len(df)} row{'' if len(df) == 1 else 's'} to {path}", file=sys.stderr)
     else:
         from .export import json_cells, neutralized
 
@@ -139,9 +155,27 @@ def summary(df: Any) -> str:
     return f"{len(df)} rows: " + ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
+def check_output(args: argparse.Namespace) -> None:
+    """The output file's format, library and folder, checked before any request: never lose
+    the work to a last-step error."""
+    if getattr(args, "output", None):
+        from .export import check_target
+
+        check_target(args.output)
+
+
+def existing_journal(args: argparse.Namespace) -> str | None:
+    """``--path``, which must name a journal that exists (a typo must not make a new one)."""
+    if args.path is not None and not Path(args.path).expanduser().is_file():
+        raise InvalidRequest(f"{args.path}: no journal there; without --path kit reads its own "
+                             "(KIT_JOURNAL, or the per-user one).")
+    return args.path
+
+
 def batch(args: argparse.Namespace) -> int:
     import kit
 
+    check_output(args)
     inputs = read_inputs(args.inputs, args.column)
     options: dict[str, Any] = {"timeout": args.timeout, "fresh": args.fresh,
                                "errors": args.errors, "base_url": args.base_url}
@@ -158,7 +192,7 @@ def batch(args: argparse.Namespace) -> int:
         default = kit.Pace()
         options["pace"] = kit.Pace(per_hour=args.per_hour or default.per_hour,
                                    per_minute=args.per_minute or default.per_minute)
-    sandbox = kit.Sandbox(speed=args.sandbox).start() if args.sandbox else contextlib.nullcontext()
+    sandbox = kit.Sandbox(speed=args.speed).start() if args.sandbox else contextlib.nullcontext()
     with sandbox:
         try:
             df = helper(inputs, progress=not args.quiet and None, **options)
@@ -176,6 +210,7 @@ def batch(args: argparse.Namespace) -> int:
 def resume(args: argparse.Namespace) -> int:
     import kit
 
+    check_output(args)
     services = args.service or ["outx", "linkup", "agora"]
     df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None)
     if df.empty:
@@ -190,7 +225,8 @@ def resume(args: argparse.Namespace) -> int:
 def jobs(args: argparse.Namespace) -> int:
     import kit
 
-    df = kit.jobs(args.path)
+    check_output(args)
+    df = kit.jobs(existing_journal(args))
     if args.output:
         write_output(df, args.output)
     elif not len(df):
@@ -209,7 +245,8 @@ def journal(args: argparse.Namespace) -> int:
     purge: Any = args.purge
     if purge is not None and purge.removesuffix("d").isdigit():
         purge = int(purge.removesuffix("d"))  # "30d" or "30": what ended over 30 days ago
-    df = kit.journal(args.path, purge=purge)
+    check_output(args)
+    df = kit.journal(existing_journal(args), purge=purge)
     if purge is not None:
         print(f"kit: purged; {len(df)} tasks left in the journal", file=sys.stderr)
     if args.output:
@@ -272,8 +309,10 @@ def _add_batch_commands(sub: Any) -> None:
         p.add_argument("--errors", choices=["raise", "rows"], default="raise",
                        help="bad inputs: stop before sending (raise) or keep as failed rows")
         p.add_argument("--base-url", help="the service's origin (default: its public API)")
-        p.add_argument("--sandbox", type=float, nargs="?", const=30.0, metavar="SPEED",
-                       help="run against the embedded sandbox (no key), service time xSPEED")
+        p.add_argument("--sandbox", action="store_true",
+                       help="run against the embedded sandbox (no key needed)")
+        p.add_argument("--speed", type=float, default=30.0,
+                       help="with --sandbox: service time runs SPEED times faster (default 30)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
         if command == "search":
             from .services.linkup import CHOICES, SENT_DEFAULTS
@@ -296,7 +335,7 @@ def _add_batch_commands(sub: Any) -> None:
             p.add_argument("--max-cost", type=float, metavar="AMOUNT",
                            help="refuse the batch, before sending anything, if it could cost "
                                 "more (USD for Linkup, credits for Agora; published prices)")
-        p.set_defaults(func=batch, helper=helper)
+        p.set_defaults(parser=p, func=batch, helper=helper)
 
 
 
@@ -310,14 +349,14 @@ def _add_job_commands(sub: Any) -> None:
                    help="only this service (repeatable)")
     p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
-    p.set_defaults(func=resume)
+    p.set_defaults(parser=p, func=resume)
 
     p = sub.add_parser("jobs", help="list the journal's jobs and their progress",
                        description="Every job kit ran or runs (a helper call or a command), its "
                                    "state and how many inputs are queued, created, failed.")
     p.add_argument("-o", "--output", help="export to this file instead of printing")
     p.add_argument("--path", help="journal file (default: KIT_JOURNAL or the per-user one)")
-    p.set_defaults(func=jobs)
+    p.set_defaults(parser=p, func=jobs)
 
     p = sub.add_parser("journal", help="show or export the task journal",
                        description="The journal of every task kit created (key fingerprints, "
@@ -327,7 +366,7 @@ def _add_job_commands(sub: Any) -> None:
     p.add_argument("--purge", metavar="WHAT",
                    help="forget: 'all', a job id, or an age such as 30d (finished tasks and "
                         "ended jobs older than that); what is forgotten may be sent again")
-    p.set_defaults(func=journal)
+    p.set_defaults(parser=p, func=journal)
 
 
 
@@ -342,7 +381,7 @@ def _add_sandbox_commands(sub: Any) -> None:
                    help="how much faster than real service time the sandbox runs (default 360: "
                         "an hour of OutX's pace in 10 s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sandbox's data")
-    p.set_defaults(func=demo)
+    p.set_defaults(parser=p, func=demo)
 
     p = sub.add_parser("sandbox", help="serve the sandbox in the foreground",
                        description="Serve the emulation of OutX, Linkup and Agora on a loopback "
@@ -355,7 +394,7 @@ def _add_sandbox_commands(sub: Any) -> None:
                    help="OutX Chrome extensions per team, each working one task at a time")
     p.add_argument("--no-flagging", action="store_true",
                    help="never flag an OutX team that bursts (the model of OutX's warning)")
-    p.set_defaults(func=sandbox)
+    p.set_defaults(parser=p, func=sandbox)
 
 
 def printable(text: str) -> str:
@@ -375,7 +414,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     import signal
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # the subcommand's usage, not the top level's
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extras)}")
     from .core.errors import KitError
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -11,6 +11,7 @@ evaluate (one that starts with ``= + - @``, a tab or a carriage return) is writt
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -51,10 +52,47 @@ def neutralized(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Each format kit writes: the library it needs (None: pandas alone) and how to install it.
+FORMATS: dict[str, tuple[str | None, str]] = {
+    ".csv": (None, ""),
+    ".json": (None, ""),
+    ".jsonl": (None, ""),
+    ".parquet": ("pyarrow", 'pip install pyarrow'),
+    ".pq": ("pyarrow", 'pip install pyarrow'),
+    ".xlsx": ("openpyxl", 'pip install "kit-research[excel]" (or openpyxl)'),
+}
+
+
+def check_target(path: str | Path) -> Path:
+    """The file ``path`` names, checked before any work is done: a known format whose library
+    is installed, in a folder that exists.  ``InvalidRequest`` saying what to do otherwise."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise InvalidRequest(f"{str(target)!r} is a folder; give a file name such as "
+                             f"{str(target / 'table.csv')!r}.")
+    suffix = target.suffix.lower()
+    if suffix not in FORMATS:
+        raise InvalidRequest(f"cannot tell the format of {target.name!r}; use a name ending in "
+                             f"{', '.join(FORMATS)}.")
+    library, install = FORMATS[suffix]
+    if library is not None and importlib.util.find_spec(library) is None:
+        raise InvalidRequest(f"writing {suffix} files needs {library}, which is not installed: "
+                             f"{install}.")
+    if not target.parent.is_dir():
+        raise InvalidRequest(f"the folder {str(target.parent)!r} does not exist; create it "
+                             "first, or write somewhere else.")
+    return target
+
+
+def _json_text(text: str) -> str:
+    """pandas writes "/" as "\\/" in JSON (legal, but it reads as unfinished): plain "/"."""
+    return re.sub(r'(?<!\\)((?:\\\\)*)\\/', r"\1/", text)
+
+
 def export(df: pd.DataFrame, path: str | Path, *, safe: bool = True, **options: Any) -> Path:
     """Write ``df`` to ``path`` (``.csv``, ``.parquet``, ``.xlsx``, ``.json``); return the path.
 
-    Parent folders are created; an existing file is replaced.  With ``safe=True`` (the default)
+    The folder must exist; an existing file is replaced.  With ``safe=True`` (the default)
     text cells that a spreadsheet would run as a formula get a leading ``'`` in CSV and Excel,
     and CSV quotes line breaks: service text (a LinkedIn headline, a page's title) is written as
     data.  ``safe=False`` writes text as it came, for data you trust.  Extra keyword arguments
@@ -62,12 +100,8 @@ def export(df: pd.DataFrame, path: str | Path, *, safe: bool = True, **options: 
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidRequest(f"export() takes a pandas DataFrame, got {type(df).__name__}.")
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise InvalidRequest(f"export(): {str(target)!r} is a folder; give a file name such as "
-                             f"{str(target / 'table.csv')!r}.")
+    target = check_target(path)
     suffix = target.suffix.lower()
-    target.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         frame = json_cells(df)
         # CRLF rows (RFC 4180): a cell holding a lone \r or \n is then always quoted.
@@ -75,18 +109,14 @@ def export(df: pd.DataFrame, path: str | Path, *, safe: bool = True, **options: 
         (neutralized(frame) if safe else frame).to_csv(target, index=False, **options)
     elif suffix in (".parquet", ".pq"):
         df.to_parquet(target, index=False, engine="pyarrow", **options)
-    elif suffix in (".xlsx", ".xls"):
+    elif suffix == ".xlsx":
         frame = neutralized(json_cells(df)) if safe else json_cells(df)
         for column in frame.columns:  # Excel has no time zones
             if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
                 frame[column] = frame[column].dt.tz_localize(None)
         frame.to_excel(target, index=False, **options)
-    elif suffix in (".json", ".jsonl"):
-        df.to_json(target, orient="records", lines=suffix == ".jsonl", date_format="iso",
-                   force_ascii=False, **options)
-    else:
-        raise InvalidRequest(
-            f"export(): cannot tell the format of {target.name!r}; use a name ending in .csv, "
-            ".parquet, .xlsx, .json or .jsonl."
-        )
+    else:  # .json, .jsonl
+        text = df.to_json(orient="records", lines=suffix == ".jsonl", date_format="iso",
+                          force_ascii=False, **options)
+        target.write_text(_json_text(text), encoding="utf-8")
     return target

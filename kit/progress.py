@@ -8,6 +8,7 @@ a saved notebook keeps, and what GitHub, nbconvert or a closed kernel show.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import IO, Any
@@ -24,10 +25,11 @@ def describe(event: ProgressEvent) -> str:
     parts = [f"{event.counts[s]} {s}" for s in _ORDER if event.counts.get(s)]
     stopped = any(n.startswith(("stopped", "cancelled")) for n in event.notes)
     state = "stopped" if stopped else "finished" if event.finished else "waiting"
-    text = f"[kit] {event.label}: {event.done}/{event.total} done · " + " · ".join(parts or ["-"])
-    text += f" · {event.elapsed:.1f}s {state}"
-    if event.notes:
-        text += " (" + "; ".join(event.notes) + ")"
+    text = " · ".join([f"[kit] {event.label}: {event.done}/{event.total} done", *parts,
+                       f"{event.elapsed:.1f}s {state}"])
+    notes = [n for n in event.notes if n != state]  # "stopped (stopped)" says it once
+    if notes:
+        text += " (" + "; ".join(notes) + ")"
     return text
 
 
@@ -74,7 +76,12 @@ class TextProgress(ProgressSink):
 
     def _write(self, line: str, *, final: bool) -> None:
         if self.tty:
-            pad = " " * max(0, self._width - len(line))
+            # A line redrawn in place must fit one row: a wrapped one leaves a cut copy behind
+            # at every redraw (tqdm would do this too, but not say what kit's line says).
+            columns = shutil.get_terminal_size((100, 24)).columns
+            if not final and len(line) >= columns:
+                line = line[:max(10, columns - 2)] + "…"
+            pad = " " * max(0, min(self._width, columns - 1) - len(line))
             self._width = len(line)
             self.stream.write("\r" + line + pad + ("\n" if final else ""))
         else:

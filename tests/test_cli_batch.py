@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ def test_profiles_from_a_file_to_parquet(tmp_path):
     slugs = tmp_path / "slugs.txt"
     slugs.write_text("williamhgates\n# a comment\n\nhttps://www.linkedin.com/in/satyanadella/\n")
     out = tmp_path / "profiles.parquet"
-    result = kit_cli("profiles", str(slugs), "-o", str(out), "--sandbox", "200")
+    result = kit_cli("profiles", str(slugs), "-o", str(out), "--sandbox", "--speed", "200")
     assert result.returncode == 0, result.stderr
     df = pd.read_parquet(out)
     assert list(df["name"]) == ["Bill Gates", "Satya Nadella"]
@@ -28,7 +29,7 @@ def test_profiles_from_a_file_to_parquet(tmp_path):
 
 
 def test_search_from_stdin_to_csv_on_stdout():
-    result = kit_cli("search", "--sandbox", "200", "-q", stdin="first question\nsecond one\n")
+    result = kit_cli("search", "--sandbox", "--speed", "200", "-q", stdin="first question\nsecond one\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("query,task_id,status,error,answer,sources")
@@ -43,17 +44,17 @@ def test_deep_dives_from_a_csv_column(tmp_path):
     contracts.write_text("name,address\npepe,0x6982508145454Ce325dDbE47a25d4ec3d2311933\n")
     out = tmp_path / "reports.csv"
     result = kit_cli("deep-dives", str(contracts), "--column", "address", "--confirm",
-                     "-o", str(out), "--sandbox", "300")
+                     "-o", str(out), "--sandbox", "--speed", "300")
     assert result.returncode == 0, result.stderr
     df = pd.read_csv(out)
     assert df.loc[0, "status"] == "completed" and df.loc[0, "deliverable"].startswith("https://")
 
 
 @pytest.mark.parametrize("args, stdin, words", [
-    (["profiles", "--sandbox", "200"], "not a slug!\n", "cannot be a LinkedIn profile slug"),
+    (["profiles", "--sandbox", "--speed", "200"], "not a slug!\n", "cannot be a LinkedIn profile slug"),
     (["profiles", "/no/such/file.txt"], None, "no such file"),
     (["profiles", "--base-url", "http://example.com"], "williamhgates\n", "plain http"),
-    (["deep-dives", "--sandbox", "200"], "0x123\n", "not a token contract"),
+    (["deep-dives", "--sandbox", "--speed", "200"], "0x123\n", "not a token contract"),
 ])
 def test_whole_call_errors_exit_non_zero_with_a_clear_message(args, stdin, words):
     result = kit_cli(*args, stdin=stdin)
@@ -85,14 +86,85 @@ def test_every_command_has_complete_help(command):
 
 
 def test_max_cost_refuses_a_batch_before_sending_and_onchain_runs(tmp_path):
-    result = kit_cli("search", "--sandbox", "200", "--max-cost", "0.005", "-q",
+    result = kit_cli("search", "--sandbox", "--speed", "200", "--max-cost", "0.005", "-q",
                      stdin="q one\nq two\n")
     assert result.returncode == 2 and result.stdout == ""
     assert "up to $0.012" in result.stderr and "nothing was sent" in result.stderr
     contracts = "0x" + "12" * 20 + "\n"
     out = tmp_path / "onchain.csv"
-    result = kit_cli("onchain", "--sandbox", "2000", "--max-cost", "1", "-o", str(out),
+    result = kit_cli("onchain", "--sandbox", "--speed", "2000", "--max-cost", "1", "-o", str(out),
                      stdin=contracts)
     assert result.returncode == 0, result.stderr
     assert "est. 1 credit for 1 task" in result.stderr
     assert pd.read_csv(out).loc[0, "status"] == "completed"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_output_is_checked_before_any_request(tmp_path):
+    stdin = "williamhgates\n"
+    for target, message in [("out.txt", "cannot tell the format"),
+                            ("missing/out.csv", "does not exist"), (".", "is a folder")]:
+        result = kit_cli("profiles", "--sandbox", "-o", str(tmp_path / target), stdin=stdin)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "OutX fetch-profile" not in result.stderr  # nothing ran
+    result = kit_cli("profiles", "--sandbox", "--speed", "300", "-q", "-o",
+                     str(tmp_path / "one.json"), stdin=stdin)
+    assert result.returncode == 0 and "wrote 1 row to" in result.stderr
+    text = (tmp_path / "one.json").read_text()
+    assert "https://www.linkedin.com/in/williamhgates" in text and "\\/" not in text
+
+
+def test_a_csv_without_header_keeps_its_first_line_and_unknown_flags_show_the_usage(tmp_path):
+    plain = tmp_path / "slugs.csv"
+    plain.write_text("williamhgates\nsatyanadella\nann-lee-1\n")
+    result = kit_cli("profiles", str(plain), "--sandbox", "--speed", "300", "-q")
+    assert result.returncode == 0 and "3 rows: 3 completed" in result.stderr
+    assert "no header line" in result.stderr
+    headed = tmp_path / "headed.csv"
+    headed.write_text("slug\nwilliamhgates\n")
+    result = kit_cli("profiles", str(headed), "--sandbox", "--speed", "300", "-q")
+    assert "1 row" in result.stderr and "no header line" not in result.stderr
+    result = kit_cli("profiles", "--sandbox", "--bogus", stdin="williamhgates\n")
+    assert result.returncode == 2 and "usage: kit profiles" in result.stderr
+
+
+def test_journal_paths_must_exist_and_be_journals(tmp_path):
+    missing = kit_cli("journal", "--path", str(tmp_path / "typo.sqlite3"))
+    assert missing.returncode == 2 and "no journal there" in missing.stderr
+    assert not (tmp_path / "typo.sqlite3").exists()  # no new empty database
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hello\n")
+    result = kit_cli("jobs", "--path", str(text_file))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot be used" in result.stderr
+
+
+def test_a_dead_service_is_one_error_for_a_batch_and_for_resume(tmp_path):
+    import os
+
+    import kit
+    from kit.core.secrets import Secret
+
+    origin = f"http://127.0.0.1:{_closed_port()}"
+    env = dict(os.environ, OUTX_API_KEY="dead-key-123456", KIT_JOURNAL=str(tmp_path / "j.sqlite3"),
+               OUTX_BASE_URL=origin)
+    run = lambda *args: subprocess.run([sys.executable, "-m", "kit", *args], input="ann-lee\n",  # noqa: E731
+                                       capture_output=True, text=True, timeout=120, env=env)
+    result = run("profiles", "-q")
+    assert result.returncode == 2 and "Check your network" in result.stderr
+    assert "created" not in result.stderr.split("error:")[-1]
+    with kit.Journal(tmp_path / "j.sqlite3") as book:  # a task left unfinished at that origin
+        book.record(kit.Task(service="outx", id="123e4567-e89b-42d3-a456-426614174000",
+                             kind="fetch-profile"), origin=origin,
+                    key_fp=Secret("dead-key-123456").fingerprint(book.salt))
+    started = time.monotonic()
+    result = run("resume", "--service", "outx", "-q")
+    assert result.returncode == 2 and "Check your network" in result.stderr
+    assert time.monotonic() - started < 60  # not the 3-minute wait

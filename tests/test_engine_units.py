@@ -301,6 +301,19 @@ def test_claims_spend_the_pace_and_the_budget_survives_a_restart(tmp_path):
         assert len(book.sends("outx", "fp")) == 1
 
 
+def test_an_input_put_back_unsent_returns_its_pace_slot(tmp_path):
+    pace = Pace(per_hour=None, per_minute=2, jitter=0)
+    with Journal(tmp_path / "j.sqlite3") as book:
+        job_id = _job(book, 2)
+        [taken], _, _ = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
+        assert len(book.sends("outx", "fp")) == 1
+        # the service was never reached (or refused before acting): back in the queue
+        book.settle_many(job_id, [(taken["position"], "queued", None, None)])
+        assert book.sends("outx", "fp") == []
+        got, _, wait = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
+        assert len(got) == 1 and wait == 0  # sent at once, not a pace gap later
+
+
 def test_an_earlier_task_is_adopted_and_a_may_exist_input_is_never_sent_again(tmp_path):
     with Journal(tmp_path / "j.sqlite3") as book:
         first = _job(book, 2)

@@ -8,7 +8,7 @@ Catch ``KitError`` for everything; catch a subclass for one situation::
      │    ├── AuthenticationError   401: no key, or a key the service refuses
      │    ├── PermissionDenied      403 (OutX: no team member runs the Chrome extension)
      │    ├── PaymentRequired       402, or credits exhausted
-     │    └── ServiceUnreachable    a create could not connect at all (also a TransportError)
+     │    └── ServiceUnreachable    could not connect at all (also a TransportError)
      ├── NotFound              404: unknown task, or a task of another team
      ├── RateLimited           429 still answered after kit's retries
      ├── ServiceError          5xx or an unreadable answer, after kit's retries
@@ -119,8 +119,9 @@ class TransportError(KitError):
 
 
 class ServiceUnreachable(TransportError, WholeCallError):
-    """A create could not even connect (no network, DNS, refused), after retries: nothing was
-    sent, and the next input would fail the same way, so a batch stops (resumably) at once."""
+    """kit could not even connect (no network, DNS, refused), after retries: nothing was sent,
+    and the next request would fail the same way, so a batch stops (resumably) at once.  (Once
+    a batch has reached the service, a status read that cannot connect is retried later.)"""
 
 
 def error_for_status(status: int) -> type[KitError]:

@@ -304,7 +304,7 @@ class HttpEngine:
             if sent and endpoint.creates
             else " Check your network connection and base_url."
         )
-        cls = ServiceUnreachable if endpoint.creates and not sent else TransportError
+        cls = TransportError if sent else ServiceUnreachable
         return cls(
             f"{self.service} {endpoint.name}: {endpoint.method} {path} failed ({detail}).{hint}",
             service=self.service,

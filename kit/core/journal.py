@@ -534,12 +534,15 @@ class Journal:
                     settled.append({"position": position, "state": state, "task_id": task_id,
                                     "error": error})
                     continue
+                spent = None
                 if pace is not None and pace.limited:  # one slot of the pace per input taken
-                    wait = self._spend(conn, budget, pace, clock or ServiceClock())
+                    wait, spent = self._spend(conn, budget, pace, clock or ServiceClock())
                     if wait > 0:
                         break
+                # sent_at: the pace slot's own time, so that an input put back can return it.
                 conn.execute("UPDATE items SET state='sending', owner=?, sent_at=? "
-                             "WHERE job_id=? AND position=?", (OWNER, time.time(), job_id, position))
+                             "WHERE job_id=? AND position=?",
+                             (OWNER, spent if spent is not None else time.time(), job_id, position))
                 taken.append({"position": position, "kind": kind, "input": json.loads(text)})
             if busy and not taken and wait == 0:
                 wait = 0.5  # another process is sending one of these: ask again soon
@@ -569,8 +572,9 @@ class Journal:
         return (CREATED, row[0]) if row else None
 
     def _spend(self, conn: sqlite3.Connection, budget: tuple[str, str, str], pace: Pace,
-               clock: ServiceClock) -> float:
-        """Spend one slot of the pace now, or return the real seconds until one is free.
+               clock: ServiceClock) -> tuple[float, float | None]:
+        """Spend one slot of the pace now: ``(0, the slot's time)``; or ``(the real seconds until
+        one is free, None)``.
 
         Send times are stored as this machine's Unix time; the pace's windows are service
         seconds, converted by ``clock`` (a sandbox's run faster)."""
@@ -583,18 +587,18 @@ class Journal:
         at = clock.real(pace.next_send([clock.service(t) for t, _ in rows],
                                        clock.service(not_before), clock.service(now)))
         if at > now + 1e-3:
-            return at - now
+            return at - now, None
         conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)",
                      (*budget, now, now + clock.real(pace.gap(self._rng))))
         # Sends older than any window no longer count: keep the table small.
         conn.execute("DELETE FROM sends WHERE service=? AND key_fp=? AND bucket=? AND sent_at < ?",
                      (*budget, now - max(clock.real(pace.longest_window), 2 * 86400.0)))
-        return 0.0
+        return 0.0, now
 
     def spend(self, budget: tuple[str, str, str], pace: Pace, clock: ServiceClock) -> float:
         """Spend one slot of ``budget`` now (0), or the real seconds until one is free."""
         with self._write() as conn:
-            return self._spend(conn, budget, pace, clock)
+            return self._spend(conn, budget, pace, clock)[0]
 
     def sends(self, service: str, key_fp: str, bucket: str = "create") -> list[float]:
         """The send times (Unix seconds) the pace has counted for this budget."""
@@ -616,6 +620,13 @@ class Journal:
         with self._write() as conn:
             if rows:
                 conn.executemany(_UPSERT, rows)
+            # An input put back in the queue was refused or never reached the service: no
+            # action was taken, so its slot of the pace is given back.
+            conn.executemany(
+                "DELETE FROM sends WHERE bucket='create' AND rowid IN (SELECT s.rowid FROM sends s "
+                "JOIN jobs j ON s.service=j.service AND s.key_fp=j.key_fp JOIN items i "
+                "ON i.job_id=j.job_id WHERE j.job_id=? AND i.position=? AND s.sent_at=i.sent_at)",
+                [(job_id, position) for position, state, _t, _e in outcomes if state == QUEUED])
             conn.executemany("UPDATE items SET state=?, task_id=COALESCE(?, task_id), error=?, "
                              "owner=NULL WHERE job_id=? AND position=?",
                              [(state, task_id, error, job_id, position)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .clock import ServiceClock
-from .errors import AnswerTooLarge, KitError, NotFound, WholeCallError
+from .errors import AnswerTooLarge, KitError, NotFound, ServiceUnreachable, WholeCallError
 from .learning import CompletionLearner
 from .policy import PollSchedule
 from .task import Status, Task, utcnow
@@ -140,6 +140,7 @@ class Poller:
         self._stopped = False
         self._bulk_busy = False
         self._fatal: KitError | None = None
+        self._reached = False  # a read has succeeded: the service can be reached
         self._learner: CompletionLearner | None = None
         self._added = 0  # tasks ever added: the learner reads looser while most are open
         self.on_tick: Callable[[], None] | None = None  # called about every `tick` while running
@@ -181,8 +182,9 @@ class Poller:
     def _first_delay(self, record: _Record) -> float:
         """Service seconds before a new task's first read."""
         learner = self._learn(record.task)
-        if learner is None:
-            return self.reader.cadence(record.task).delay(0)
+        if learner is None:  # a task older than the first delay (a resume) is read now
+            age = self.clock.service(self.clock.epoch() - record.task.created_at.timestamp())
+            return max(0.0, self.reader.cadence(record.task).delay(0) - age)
         return self._too_young(record.task, learner)
 
     def _too_young(self, task: Task, learner: CompletionLearner) -> float:
@@ -237,6 +239,11 @@ class Poller:
         try:
             async with self._semaphore:
                 await self.reader.read_one(task)
+        except ServiceUnreachable as exc:
+            if not self._reached:  # never reached at all: say so now, not after every wait
+                self._fatal = exc
+                return
+            task.note = f"last status read failed: {exc.message}"  # a blip: read again later
         except WholeCallError as exc:
             self._fatal = exc
             return
@@ -247,6 +254,7 @@ class Poller:
             log.info("reading %s failed, will retry on schedule: %s", task.id, exc.message)
             task.note = f"last status read failed: {exc.message}"
         else:
+            self._reached = True
             task.note = None
             learner = self._learn(task)
             if learner is not None and task.done:
@@ -261,6 +269,13 @@ class Poller:
         try:
             established = {id(t) for t in await self.reader.read_many(
                 [r.task for r in due], [r.task for r in open_records])}
+            self._reached = True
+        except ServiceUnreachable as exc:
+            if not self._reached:
+                self._fatal = exc
+                return
+            log.info("bulk status read failed, reading tasks one by one: %s", exc.message)
+            established = set()
         except WholeCallError as exc:
             self._fatal = exc
             return
