@@ -145,7 +145,14 @@ def write_output(df: Any, output: str | None) -> None:
     else:
         from .export import json_cells, neutralized
 
-        neutralized(json_cells(df)).to_csv(sys.stdout, index=False)
+        # To a terminal: service text must not move the cursor or retitle the window.
+        shown = neutralized(json_cells(df))
+        shown.columns = [printable(str(c)) for c in shown.columns]
+        for column in shown.columns:
+            if shown[column].dtype == object:
+                shown[column] = shown[column].map(
+                    lambda v: printable(v) if isinstance(v, str) else v)
+        shown.to_csv(sys.stdout, index=False)
 
 
 def summary(df: Any) -> str:

@@ -42,13 +42,18 @@ def json_cells(df: pd.DataFrame) -> pd.DataFrame:
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
 
+def _inert(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and _FORMULA.match(value) else value
+
+
 def neutralized(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells a spreadsheet would evaluate start with ``'``."""
+    """A copy of ``df`` whose text cells, and column names (a service's field names become
+    columns), a spreadsheet would evaluate start with ``'``."""
     out = df.copy()
+    out.columns = [_inert(c) for c in out.columns]
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and _FORMULA.match(v) else v)
+            out[column] = out[column].map(_inert)
     return out
 
 

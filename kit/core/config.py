@@ -85,11 +85,13 @@ def resolve(
         raise AuthenticationError(
             f"{label}: api_key must be a string, not {type(api_key).__name__}.", service=service
         )
-    if isinstance(api_key, str) and any(c in api_key for c in "\r\n\0"):
-        raise AuthenticationError(
-            f"{label}: the API key holds a line break or NUL (a copy-paste slip?); paste the "
-            "key alone.", service=service)
     key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+    # A header carries visible ASCII only: a line break, NUL, DEL or a non-ASCII character is
+    # a copy-paste slip (and would be refused at the first request, in aiohttp's words).
+    if not all(" " < c < "\x7f" for c in key.reveal()):
+        raise AuthenticationError(
+            f"{label}: the API key holds a space, line break or other character no key has (a "
+            "copy-paste slip?); paste the key alone.", service=service)
     if time_scale is None:
         # KIT_TIME_SCALE: a sandbox served by another process (`kit sandbox --speed`) says it.
         time_scale = target.speed if on_target and target else float(

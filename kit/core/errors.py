@@ -35,6 +35,7 @@ class KitError(Exception):
 
     tasks: list | None = None
     frame: object | None = None
+    body: object | None = None  # the service's answer, read, when it had one (key redacted)
 
     def __init__(
         self,

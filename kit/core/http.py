@@ -255,7 +255,7 @@ class HttpEngine:
         text = raw.decode("utf-8", errors="replace").replace(self._key.reveal(), "***")
         del raw
         try:
-            body: Any = _parse(text)
+            body: Any = _parse(text, self._key.reveal())
             parsed = True
         except (ValueError, RecursionError):
             body, parsed = None, False
@@ -287,6 +287,7 @@ class HttpEngine:
         if not parsed and "<html" in text.lower():
             message = f"an HTML error page ({_snippet(text)!r})"
         error = self._errors.error(endpoint, status, message, code, self.service)
+        error.body = body  # a create's answer may hold the id of what was made, error or not
         retry_after = parse_retry_after(resp_headers.get("Retry-After"))
         raise _Failed(error, Attempt(Outcome.ANSWERED, status, code, retry_after))
 
@@ -328,20 +329,34 @@ def _finite(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _parse(text: str) -> Any:
-    """JSON as kit reads it: NaN, Infinity and 1e400 are no numbers (null), and an answer
-    nested deeper than ``MAX_DEPTH`` is unreadable (``ValueError``)."""
+def _parse(text: str, secret: str) -> Any:
+    """JSON as kit reads it: NaN, Infinity and 1e400 are no numbers (null), an answer nested
+    deeper than ``MAX_DEPTH`` is unreadable (``ValueError``), and ``secret`` is replaced by
+    ``***`` in every string and name (also where the service wrote it escaped, ``\\u0073...``)."""
     if not text.strip():
         return None
     body = json.loads(text, parse_constant=lambda _: None, parse_float=_finite)
+    if isinstance(body, str):
+        return body.replace(secret, "***")
     stack = [(body, 1)]
-    while stack:  # iterative: the check itself must not recurse
+    while stack:  # iterative: the walk itself must not recurse
         value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-            items = value.values() if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in items)
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for name in [n for n in value if secret in n]:
+                value[name.replace(secret, "***")] = value.pop(name)
+            slots: Any = value.items()
+        else:
+            slots = enumerate(value)
+        for slot, item in list(slots):
+            if isinstance(item, str):
+                if secret in item:
+                    value[slot] = item.replace(secret, "***")
+            else:
+                stack.append((item, depth + 1))
     return body
 
 

@@ -99,6 +99,9 @@ def snapshot(label: str, tasks: Sequence[Task], elapsed: float, finished: bool =
     return ProgressEvent(label, len(tasks), counts, elapsed, finished, list(notes or []))
 
 
+READ_FAILED = "last status read failed"
+
+
 def stopped_waiting(task: Task, waited: float) -> str:
     """The remark on a task still open when kit stopped waiting (it is not a failure)."""
     return (f"still {task.status.value} when kit stopped waiting after {waited:.0f} s; the task "
@@ -183,7 +186,9 @@ class Poller:
         """Service seconds before a new task's first read."""
         learner = self._learn(record.task)
         if learner is None:  # a task older than the first delay (a resume) is read now
-            age = self.clock.service(self.clock.epoch() - record.task.created_at.timestamp())
+            # (A sandbox's clock runs ahead of this one: a task "from the future" is new.)
+            age = max(0.0, self.clock.service(self.clock.epoch()
+                                              - record.task.created_at.timestamp()))
             return max(0.0, self.reader.cadence(record.task).delay(0) - age)
         return self._too_young(record.task, learner)
 
@@ -223,8 +228,12 @@ class Poller:
             if record.deadline - now > 1e-6:  # one last read when the wait ends, not before
                 self._schedule_at(record, record.deadline)
                 return
-            # The time really waited (a first read may come late on a busy machine).
+            # The time really waited (a first read may come late on a busy machine), and why
+            # the status is old when the last read failed (an answer kit could not read).
+            failed = task.note if (task.note or "").startswith(READ_FAILED) else None
             task.note = stopped_waiting(task, self.clock.service(now - record.added))
+            if failed:
+                task.note = f"{failed}; {task.note}"
             self._forget(record)
             return
         self._schedule(record, delay)
@@ -243,7 +252,7 @@ class Poller:
             if not self._reached:  # never reached at all: say so now, not after every wait
                 self._fatal = exc
                 return
-            task.note = f"last status read failed: {exc.message}"  # a blip: read again later
+            task.note = f"{READ_FAILED}: {exc.message}"  # a blip: read again later
         except WholeCallError as exc:
             self._fatal = exc
             return
@@ -252,7 +261,7 @@ class Poller:
         except KitError as exc:
             # A read that failed even after retries: the task itself is fine as far as we know.
             log.info("reading %s failed, will retry on schedule: %s", task.id, exc.message)
-            task.note = f"last status read failed: {exc.message}"
+            task.note = f"{READ_FAILED}: {exc.message}"
         else:
             self._reached = True
             task.note = None

@@ -96,10 +96,12 @@ def check_base_url(base_url: str, service: str) -> str:
             "give the service's origin, e.g. 'https://api.example.com'.",
             service=service,
         )
-    if parts.query or parts.fragment or base_url.rstrip("/").endswith("?"):
+    if parts.query or parts.fragment or "?" in base_url or "#" in base_url or not all(
+            " " < c < "\x7f" for c in base_url):
         raise InvalidRequest(
-            f"{service}: base_url must be the service's origin, without a query or fragment "
-            f"(got {base_url[:80]!r}); e.g. 'https://api.example.com'.",
+            f"{service}: base_url must be the service's origin, without a query, a fragment, "
+            f"spaces or control characters (got {base_url[:80]!r}); e.g. "
+            "'https://api.example.com'.",
             service=service,
         )
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):

@@ -331,15 +331,19 @@ class Agora(ServiceClient):
         except ServiceUnreachable:  # never sent: nothing to look for
             raise
         except (TransportError, ServiceError) as exc:
-            try:
-                found = await self._find_listed(kind, body, sent_at)
-            except KitError:
-                raise exc from None  # cannot look: the task may exist (exc.may_have_acted)
-            if found is None:
-                exc.may_have_acted = False
-                exc.message += " Agora lists no such task: it was not created."
-                raise exc from None
-            data = found
+            if isinstance(exc.body, dict) and valid_task_id(exc.body.get("task_id")):
+                data = exc.body  # an error status, yet the answer holds the task it made
+            else:
+                try:
+                    found = await self._find_listed(kind, body, sent_at)
+                except KitError:
+                    raise exc from None  # cannot look: the task may exist (exc.may_have_acted)
+                if found is None:
+                    if exc.may_have_acted:  # the list may lag the create: never "not created"
+                        exc.message += (" Agora lists no such task yet: it may exist; kit does "
+                                        "not send it again (check account_tasks() later).")
+                    raise exc from None
+                data = found
         task = to_task(data, kind, now=self._now())
         task.input = task_input
         self._record([task])

@@ -6,6 +6,7 @@ billed like the synchronous call, so a duplicate submission costs real money.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -27,7 +28,7 @@ from ..core.errors import (
 from ..core.http import Endpoint, ErrorReader, MiB
 from ..core.policy import PollSchedule, Rate, RetryPolicy
 from ..core.spec import ServiceSpec
-from ..core.task import Status, Task, rejected, utcnow, valid_task_id
+from ..core.task import Status, Task, utcnow, valid_task_id
 
 # How long kit waits by default: for a search or fetch task, and for room in a full queue.
 WAIT = 600.0
@@ -451,9 +452,19 @@ class Linkup(ServiceClient):
         cannot read (or an answer it cannot pair with what was sent) is a task that may exist:
         a row saying so, never a lost row, and never sent again."""
         if not isinstance(data, list) or len(data) != len(batch):
+            # Not one task per item, in order: pair what it holds by normalized input; every
+            # task it shows is journaled (it exists), the items without one may exist.
             why = (f"Linkup create-tasks answered {_cut(data)} where {len(batch)} tasks were "
                    "expected")
-            return [_may_exist(item, why) for item in batch]
+            seen = []
+            for answered in data if isinstance(data, list) else []:
+                with contextlib.suppress(ServiceError):
+                    seen.append(to_task(answered))
+            self._record(seen)
+            unpaired = list(seen)
+            paired = [_take_match(unpaired, item["type"], item["input"]) for item in batch]
+            return [task if task is not None else _may_exist(item, why)
+                    for task, item in zip(paired, batch, strict=True)]
         tasks = []
         for item, answered in zip(batch, data, strict=True):
             try:
@@ -468,8 +479,9 @@ class Linkup(ServiceClient):
 
     async def _reconcile(self, batch: list[dict[str, Any]], failure: KitError) -> list[Task]:
         """After a create whose answer was lost: the batch's tasks as Linkup has them, matched
-        by normalized input among the most recent ones.  An item the list does not show was not
-        created; when the list cannot be read, each item's task may exist (status ``unknown``)."""
+        by normalized input among the most recent ones.  An item the list does not show, or not
+        yet (a list may lag a create), or a list that cannot be read, leaves the item's task
+        ``unknown``: it may exist, and kit does not submit it again."""
         try:
             recent = await self._unjournaled(limit=len(batch) + 200)
         except KitError as exc:  # cannot look: never say "not created" without looking
@@ -479,9 +491,9 @@ class Linkup(ServiceClient):
         found: list[Task] = []
         for item in batch:
             match = _take_match(recent, item["type"], item["input"])
-            found.append(match if match is not None else rejected(
-                "linkup", item["type"], item["input"],
-                f"{failure.message} Linkup shows no such task: it was not created; submit it again."))
+            # The list may lag the create: what it does not show yet may still exist.
+            found.append(match if match is not None else _may_exist(
+                item, f"{failure.message} Linkup's list does not show it yet"))
         self._record(found)
         return found
 
