@@ -45,7 +45,10 @@ def demo(args: argparse.Namespace) -> int:
 
     import kit
 
-    out_dir = args.output
+    out_dir = Path(args.output).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidRequest(f"demo -o: {str(out_dir)!r} is a file; give a folder for the tables.")
+    out_dir.mkdir(parents=True, exist_ok=True)  # the demo's own folder (-o names a folder)
     started = time.perf_counter()
     with kit.Sandbox(speed=args.speed, seed=args.seed, outx_reject={"ghost-profile-404"}) as sb:
         print(f"kit demo: sandbox at {sb.url} (service time x{sb.speed:g}); fetching "

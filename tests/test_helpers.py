@@ -119,7 +119,9 @@ def test_to_frame_any_tasks(sandbox):
 def test_export_keeps_lists(tmp_path, sandbox):
     df = kit.profiles(["williamhgates", "ghost-profile-404"], progress=False)
     csv = kit.export(df, tmp_path / "p.csv")
-    parquet = kit.export(df, tmp_path / "out" / "p.parquet")
+    parquet = kit.export(df, tmp_path / "p.parquet")
+    with pytest.raises(kit.InvalidRequest, match="does not exist"):  # never created silently
+        kit.export(df, tmp_path / "missing" / "p.parquet")
     back = pd.read_parquet(parquet)
     assert list(back["skills"][0]) == ["Public Speaking", "Philanthropy", "Technology"]
     text = csv.read_text()
