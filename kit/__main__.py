@@ -146,13 +146,16 @@ def write_output(df: Any, output: str | None) -> None:
         path = kit.export(df, output)
         print(f"kit: wrote {len(df)} row{'' if len(df) == 1 else 's'} to {path}", file=sys.stderr)
     else:
+        import pandas as pd
+
         from .export import json_cells, neutralized
 
         # To a terminal: service text must not move the cursor or retitle the window.
         shown = neutralized(json_cells(df))
         shown.columns = [printable(str(c)) for c in shown.columns]
         for column in shown.columns:
-            if shown[column].dtype == object:
+            dtype = shown[column].dtype
+            if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
                 shown[column] = shown[column].map(
                     lambda v: printable(v) if isinstance(v, str) else v)
         shown.to_csv(sys.stdout, index=False)

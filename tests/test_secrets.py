@@ -200,3 +200,16 @@ def test_export_paths_expand_home_and_refuse_a_folder(tmp_path, monkeypatch):
     assert kit.export(df, "~/out.csv") == tmp_path / "out.csv" and (tmp_path / "out.csv").exists()
     with pytest.raises(kit.InvalidRequest, match="is a folder"):
         kit.export(df, tmp_path)
+
+
+def test_csv_on_the_terminal_keeps_service_text_inert(capsys):
+    import pandas as pd
+
+    from kit.__main__ import write_output
+
+    df = pd.DataFrame({"name": ["Bill\x1b]0;PWNED\x07\x1b[2J", "=HYPERLINK(\"http://x\")"],
+                       "\x1b[31mcol": [1, 2]})
+    write_output(df, None)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "Bill\\x1b]0;PWNED\\x07\\x1b[2J" in out and "'=HYPERLINK" in out
