@@ -437,9 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except KitError as exc:
-        # The library's advice speaks Python; on the command line the sandbox is a flag.
-        message = str(exc).replace("start kit.Sandbox() first", "add --sandbox to the command")
-        print(f"kit: error: {printable(message)}", file=sys.stderr)
+        print(f"kit: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         # The progress line said what the job left ("stopped: N created are in the journal").

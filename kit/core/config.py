@@ -78,7 +78,8 @@ def resolve(
         raise AuthenticationError(
             f"{label}: no API key. Pass api_key=... or set the environment variable "
             f"{env}_API_KEY (in Colab: add it in the Secrets panel and read it with "
-            "google.colab.userdata). To try kit without a key, start kit.Sandbox() first.",
+            "google.colab.userdata). To try kit without a key, use the sandbox: kit.Sandbox() in "
+            "Python, --sandbox on the command line.",
             service=service,
         )
     if not isinstance(api_key, (str, Secret)):

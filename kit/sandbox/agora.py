@@ -238,14 +238,23 @@ class AgoraSandbox:
         return web.json_response([self.as_json(t) for t in self.tasks.values()
                                   if t["account"] == account.name])
 
-    async def deep_dive(self, request: web.Request) -> web.Response:
-        account = self._account(request, "create")
+    async def _contract_request(self, request: web.Request, bucket: str
+                                ) -> tuple[Any, dict[str, Any], str] | web.Response:
+        """A create's account, body and contract address, or the error answer."""
+        account = self._account(request, bucket)
         if isinstance(account, web.Response):
             return account
         body = await self._body(request)
         contract = body.get("contract_address")
         if not isinstance(contract, str) or not CONTRACT.match(contract):
             return _error(400, "Invalid or missing contract_address")
+        return account, body, contract
+
+    async def deep_dive(self, request: web.Request) -> web.Response:
+        checked = await self._contract_request(request, "create")
+        if isinstance(checked, web.Response):
+            return checked
+        account, body, contract = checked
         handle = body.get("x_handle")
         if handle is not None and (not isinstance(handle, str) or handle.startswith("@")):
             return _error(400, "x_handle must be a handle without @")
@@ -259,13 +268,10 @@ class AgoraSandbox:
         return web.json_response(self.as_json(task))
 
     async def onchain(self, request: web.Request) -> web.Response:
-        account = self._account(request, "onchain")
-        if isinstance(account, web.Response):
-            return account
-        body = await self._body(request)
-        contract = body.get("contract_address")
-        if not isinstance(contract, str) or not CONTRACT.match(contract):
-            return _error(400, "Invalid or missing contract_address")
+        checked = await self._contract_request(request, "onchain")
+        if isinstance(checked, web.Response):
+            return checked
+        account, body, contract = checked
         hours = body.get("expiration", 24)
         if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 72:
             return _error(400, "expiration must be an integer number of hours from 1 to 72")
