@@ -3,7 +3,6 @@ kit answers with clear errors, rows that say what happened, and nothing lost or 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 
@@ -11,34 +10,9 @@ import pytest
 from aiohttp import web
 
 import kit
+from tests.fakes import FAST, KEY, fake
 
-KEY = "echo-me-0123456789abcdef"
 UUID = "123e4567-e89b-42d3-a456-426614174000"
-FAST = kit.RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, seed=1)
-
-
-@contextlib.asynccontextmanager
-async def fake(client_cls, handler, hits=None):
-    """A fake service on loopback answering every request with ``handler``; yields a client."""
-    async def counted(request):
-        if hits is not None:
-            hits.append(f"{request.method} {request.path}")
-        return await handler(request)
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", counted)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    extra = {"pace": kit.Pace.unlimited()} if client_cls is kit.OutX else {}
-    try:
-        async with client_cls(api_key=KEY, base_url=f"http://127.0.0.1:{port}", journal=False,
-                              retry=FAST, **extra) as client:
-            yield client
-    finally:
-        await runner.cleanup()
 
 
 def outx_answering(status_body):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import traceback
@@ -13,6 +12,7 @@ import pytest
 import kit
 from kit.core.secrets import Secret, check_base_url
 from tests.conftest import FAST_RETRY
+from tests.fakes import KEY, fake
 
 CANARY = "sk-live-CANARY-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,27 +130,6 @@ def test_stored_notebooks_hold_no_key():
             assert "api_key=\"" not in source and "api_key='" not in source, nb
 
 
-@contextlib.asynccontextmanager
-async def hostile_outx(handler):
-    """A fake OutX on loopback answering every request with ``handler``; yields a client of it."""
-    from aiohttp import web
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        async with kit.OutX(api_key=KEY, base_url=f"http://127.0.0.1:{port}", journal=False,
-                            pace=kit.Pace.unlimited()) as client:
-            yield client
-    finally:
-        await runner.cleanup()
-
-
-KEY = "echo-me-0123456789abcdef"
 
 
 async def test_a_key_the_service_echoes_back_is_redacted_from_errors():
@@ -160,7 +139,7 @@ async def test_a_key_the_service_echoes_back_is_redacted_from_errors():
         return web.json_response({"error": f"Invalid API Key {request.headers.get('x-api-key')}"},
                                  status=400)
 
-    async with hostile_outx(echo) as client:
+    async with fake(kit.OutX, echo) as client:
         with pytest.raises(kit.InvalidRequest) as info:
             await client.fetch_profile("williamhgates")
     assert KEY not in str(info.value) and "***" in str(info.value)
@@ -175,7 +154,7 @@ async def test_a_task_id_that_would_change_the_path_is_refused():
         seen.append(request.path)
         return web.json_response({"success": True, "api_agent_task_id": ".."})
 
-    async with hostile_outx(create) as client:
+    async with fake(kit.OutX, create) as client:
         with pytest.raises(kit.ServiceError, match="usable") as info:
             await client.fetch_profile("williamhgates")
     assert info.value.may_have_acted  # never created again by kit
