@@ -76,6 +76,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def sandbox(args: argparse.Namespace) -> int:
     import kit
+    from kit.core.journal import discard
 
     sb = kit.Sandbox(speed=args.speed, seed=args.seed, host="127.0.0.1", port=args.port,
                      activate=False, outx_extensions=args.outx_extensions,
@@ -86,9 +87,15 @@ def sandbox(args: argparse.Namespace) -> int:
         name = service.upper()
         print(f"  export {name}_BASE_URL=http://127.0.0.1:{args.port} "
               f"{name}_API_KEY={sb.api_key(service)}")
-    print(f"  export KIT_TIME_SCALE={args.speed:g}   # kit's intervals and pace run as fast\n"
-          "Ctrl-C stops it.", flush=True)
-    sb.serve_forever()
+    # One journal for every command pointed at this sandbox (kept out of your real one), so
+    # that `kit jobs`, `kit journal` and `kit resume` see what the batches did; it goes with it.
+    print(f"  export KIT_TIME_SCALE={args.speed:g} KIT_JOURNAL={sb.journal}   # kit's intervals "
+          "and pace run as fast; this sandbox's journal\n"
+          "Ctrl-C stops it (its tasks and journal go with it).", flush=True)
+    try:
+        sb.serve_forever()
+    finally:
+        discard(sb.journal)
     return 0
 
 
@@ -223,6 +230,8 @@ def batch(args: argparse.Namespace) -> int:
 def resume(args: argparse.Namespace) -> int:
     import kit
 
+    _no_embedded_sandbox(args)
+
     check_output(args)
     services = args.service or ["outx", "linkup", "agora"]
     df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None)
@@ -237,6 +246,8 @@ def resume(args: argparse.Namespace) -> int:
 
 def jobs(args: argparse.Namespace) -> int:
     import kit
+
+    _no_embedded_sandbox(args)
 
     check_output(args)
     df = kit.jobs(existing_journal(args))
@@ -254,6 +265,8 @@ def jobs(args: argparse.Namespace) -> int:
 
 def journal(args: argparse.Namespace) -> int:
     import kit
+
+    _no_embedded_sandbox(args)
 
     purge: Any = args.purge
     if purge is not None and purge.removesuffix("d").isdigit():
@@ -352,6 +365,18 @@ def _add_batch_commands(sub: Any) -> None:
 
 
 
+SANDBOX_JOURNAL = ("an embedded sandbox (--sandbox) lives only as long as its command, and its "
+                   "tasks and journal with it. For work that outlives a command, run `kit sandbox` "
+                   "in another terminal and export what it prints (its journal too): then every "
+                   "command, `kit {command}` included, sees that sandbox's journal.")
+
+
+def _no_embedded_sandbox(args: argparse.Namespace) -> None:
+    if args.sandbox:
+        raise InvalidRequest(f"{args.command} --sandbox: "
+                             + SANDBOX_JOURNAL.format(command=args.command))
+
+
 def _add_job_commands(sub: Any) -> None:
     """resume, jobs, journal: what the journal holds."""
     p = sub.add_parser("resume", help="finish the tasks the journal holds unfinished",
@@ -362,6 +387,8 @@ def _add_job_commands(sub: Any) -> None:
                    help="only this service (repeatable)")
     p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.add_argument("--sandbox", action="store_true",
+                   help="explains where a sandbox's journal is (see `kit sandbox`)")
     p.set_defaults(parser=p, func=resume)
 
     p = sub.add_parser("jobs", help="list the journal's jobs and their progress",
@@ -369,6 +396,8 @@ def _add_job_commands(sub: Any) -> None:
                                    "state and how many inputs are queued, created, failed.")
     p.add_argument("-o", "--output", help="export to this file instead of printing")
     p.add_argument("--path", help="journal file (default: KIT_JOURNAL or the per-user one)")
+    p.add_argument("--sandbox", action="store_true",
+                   help="explains where a sandbox's journal is (see `kit sandbox`)")
     p.set_defaults(parser=p, func=jobs)
 
     p = sub.add_parser("journal", help="show or export the task journal",
@@ -379,6 +408,8 @@ def _add_job_commands(sub: Any) -> None:
     p.add_argument("--purge", metavar="WHAT",
                    help="forget: 'all', a job id, or an age such as 30d (finished tasks and "
                         "ended jobs older than that); what is forgotten may be sent again")
+    p.add_argument("--sandbox", action="store_true",
+                   help="explains where a sandbox's journal is (see `kit sandbox`)")
     p.set_defaults(parser=p, func=journal)
 
 
@@ -416,6 +447,19 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
 
 
+def interrupted(args: argparse.Namespace) -> str:
+    """What an interrupted command left, and how to carry on (the progress line said how many
+    tasks the journal holds)."""
+    output = getattr(args, "output", None)
+    unwritten = f"nothing was written{f' to {output}' if output else ''}"
+    if getattr(args, "sandbox", False):
+        return (f"stopped; {unwritten}. The embedded sandbox stopped with this command, and its "
+                "tasks with it, so there is nothing to resume: for work that outlives a command, "
+                "run `kit sandbox` in another terminal and export what it prints.")
+    again = "kit resume" + (f" -o {output}" if output else "")
+    return f"stopped; {unwritten}. `{again}` carries on and writes the table; `kit jobs` lists jobs."
+
+
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an interrupt so that a job stops as cleanly as on Ctrl-C."""
 
@@ -440,12 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kit: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        # The progress line said what the job left ("stopped: N created are in the journal").
-        output = getattr(args, "output", None)
-        again = "kit resume" + (f" -o {output}" if output else "")
-        print(f"kit: stopped; nothing was written{f' to {output}' if output else ''}. "
-              f"`{again}` carries on and writes the table; `kit jobs` lists jobs.",
-              file=sys.stderr)
+        print(f"kit: {interrupted(args)}", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -8,6 +8,7 @@ in a worker thread.  ``wait=True`` blocks until the job ends; ``wait=False`` han
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -48,6 +49,26 @@ FRAMES: dict[str, Callable[[list[tuple[Any, Task]]], pd.DataFrame]] = {
 }
 
 
+def interruptible(call: Callable[..., Any]) -> Callable[..., Any]:
+    """A public call whose interrupt is raised from the caller's line, its message the job's
+    final state: no traceback through kit's internals (in a script, one frame at this door).
+    A plain ``KeyboardInterrupt``, so that a script still exits as interrupted."""
+
+    @functools.wraps(call)
+    def public(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # read by pytest
+        try:
+            return call(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            # IPython and Jupyter render an exception's own traceback when it has one: the
+            # final state alone, which is all a user needs after pressing stop.
+            shown = [f"KeyboardInterrupt: {exc}"]
+            exc._render_traceback_ = lambda: shown  # type: ignore[attr-defined]
+            raise exc.with_traceback(None) from None
+
+    return public
+
+
 @dataclass
 class JobPlan:
     """What a helper asks for: one row per input (its value, the position of its distinct
@@ -58,6 +79,9 @@ class JobPlan:
     rows: list[tuple[Any, int | None, str | None]]
     items: list[tuple[str, dict[str, Any]]]
     options: dict[str, Any] = field(default_factory=dict)  # timeout, fresh, confirm, pace
+    # The input Series' index, given to the frame's rows (kept in memory, not in the journal:
+    # a job reopened later is numbered 0..n-1).
+    index: pd.Index | None = None
 
 
 def pace_options(pace: Pace | None) -> dict[str, Any] | None:
@@ -93,6 +117,7 @@ class Job:
         self._ending: str = STOPPED  # the state a stop leaves: stopped (resumable) or cancelled
         self._stop_requested = False
         self._final: ProgressEvent | None = None
+        self.index: pd.Index | None = None  # the input Series' index, for the frame's rows
 
     # -- what it is ------------------------------------------------------------------------
     @property
@@ -132,7 +157,7 @@ class Job:
             return None
         error = error.rstrip()
         stop = "" if error.endswith(".") else "."
-        return f"not sent: {error}{stop} kit.resume() sends them later."
+        return f"not sent: {error}{stop} kit.resume() or `kit resume` sends them later."
 
     def frame(self) -> pd.DataFrame:
         """One row per input, now, in input order (the helper's columns)."""
@@ -150,7 +175,10 @@ class Job:
                                           status=Status.FAILED, error=refused)))
             else:
                 pairs.append((value, tasks[position]))
-        return FRAMES[self._record["helper"]](pairs)
+        df = FRAMES[self._record["helper"]](pairs)
+        if self.index is not None and len(self.index) == len(df):  # so that df.join(result) works
+            df.index = self.index
+        return df
 
     def progress(self) -> ProgressEvent:
         if self._runner is not None:
@@ -236,14 +264,15 @@ class Job:
     def _final_progress(runner: JobRunner, notes: list[str]) -> ProgressEvent:
         open_tasks = runner.client.late(runner.task_of(p) for p in runner.items)
         if open_tasks and not notes:
-            notes = [f"{open_tasks} not finished in time: kit.resume() reads them again"]
+            notes = [f"{open_tasks} not finished in time: kit.resume() or `kit resume` reads them again"]
         return runner.progress(finished=True, notes=notes)
 
     def _stop_note(self, runner: JobRunner | None) -> str:
         created = sum(1 for r in runner.items.values() if r["task_id"]) if runner else 0
+        held = f"{created} created {'is' if created == 1 else 'are'} in the journal"
         if self._ending == CANCELLED:
-            return f"cancelled: {created} created are in the journal"
-        return (f"stopped: {created} created are in the journal (job {self.id}); "
+            return f"cancelled: {held}"
+        return (f"stopped: {held} (job {self.id}); "
                 "kit.resume() or `kit resume` carries on")
 
     def _settle_displays(self) -> None:
@@ -281,6 +310,7 @@ class Job:
         self.stop(CANCELLED)
         self.journal.set_job_state(self.id, CANCELLED)
 
+    @interruptible
     def wait(self, timeout: float | None = None, *, progress: Any = None) -> pd.DataFrame:
         """Block until the job ends (or ``timeout`` real seconds pass) and return its frame.
 
@@ -296,8 +326,12 @@ class Job:
             return self.frame()
         if progress is not False and not self._sinks and not worker.done.is_set():
             self._sinks.append(make_progress(progress, self.label, self.progress().total))
-        if not worker.done.wait(timeout):
-            return self.frame()
+        try:
+            if not worker.done.wait(timeout):
+                return self.frame()
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"stopped waiting; job {self.id} goes on in the background "
+                              "(job.wait() waits again, job.stop() stops it)") from None
         return self._outcome()
 
     def _outcome(self) -> pd.DataFrame:
@@ -317,11 +351,12 @@ class Job:
         try:
             while not self._worker.done.wait(0.1):
                 pass
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             self.stop()
+            note = self._stop_note(self._runner)
             if all(isinstance(sink, NullProgress) for sink in self._sinks):  # else the bar said it
-                print(f"kit: {self._stop_note(self._runner)}", file=sys.stderr)
-            raise
+                print(f"kit: {note}", file=sys.stderr)
+            raise type(exc)(note) from None  # the same kind (SIGTERM's exits 143 in the CLI)
         return self._outcome()
 
 
@@ -349,6 +384,7 @@ def start_job(client: ServiceClient, plan: JobPlan, *, wait: bool, progress: Any
                              key_fp=client.key_fingerprint, label=plan.label, options=options,
                              rows=[list(r) for r in plan.rows], items=plan.items)
     job = Job(journal, job_id, lambda: client)
+    job.index = plan.index
     if not wait:
         return job.start(NullProgress() if progress is False else None)
     sink = make_progress(progress, plan.label, len(plan.items))

@@ -37,12 +37,33 @@ _COUNT_FIELDS = {"connections", "followers", "post_count", "reactions", "comment
 _BASE = ["task_id", "status", "error"]
 
 
+# Text is typed as pandas itself types it in this version (what ``pd.read_csv`` gives): the
+# ``str`` dtype from pandas 3, ``object`` before; either way a missing value is NaN.  Every
+# frame follows it, so that frames concatenate, join and compare alike.
+TEXT_DTYPE = pd.Series(["text", None]).dtype
+# Columns that hold lists or objects: never typed as text, even when every row lacks them.
+_NOT_TEXT = {"input", "output", "posts", "experience", "education", "skills", "sources",
+             "results", "data", "images"}
+
+
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    """Nullable integers for counts; everything else as pandas infers it."""
+    """Every frame's last step: nullable integers for counts, text as :data:`TEXT_DTYPE` with
+    NaN for missing values, lists and objects as they are (``None`` where missing)."""
     for column in df.columns:
         if column in _COUNT_FIELDS:
             df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
+        elif df[column].dtype == object or pd.api.types.is_string_dtype(df[column].dtype):
+            present = df[column].dropna()
+            if all(isinstance(v, str) for v in present) and (len(present) or
+                                                             column not in _NOT_TEXT):
+                df[column] = _text(df[column])
     return df
+
+
+def _text(values: pd.Series) -> pd.Series:
+    if TEXT_DTYPE is pd.api.types.pandas_dtype(object):
+        return values.astype(object).where(values.notna(), float("nan"))
+    return values.astype(TEXT_DTYPE)
 
 
 def _unclashed(data: dict[str, Any], reserved: Iterable[str], prefix: str) -> dict[str, Any]:
@@ -123,17 +144,17 @@ def company_posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
-SEARCH_COLUMNS = ["search", "filters", *_BASE, "position", "name", "headline", "location",
+SEARCH_COLUMNS = ["search", "input", *_BASE, "position", "name", "headline", "location",
                   "profile_slug", "profile_urn", "connection_degree"]
 
 
 def search_profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     """``(filters, task)`` pairs of search-profiles tasks -> a long table: one row per profile
     found, keyed by ``search`` (the search's position in the input); a search that failed, is
-    unfinished or found nobody is one row with ``position`` empty."""
+    unfinished or found nobody is one row with ``position`` empty; ``input`` is its filters."""
     records: list[dict[str, Any]] = []
     for number, (filters, task) in enumerate(rows):
-        key = {"search": number, "filters": filters, **_base(task)}
+        key = {"search": number, "input": filters, **_base(task)}
         found = (outx.items_of(task.output, "profiles", "results")
                  if task.status is Status.COMPLETED else None)
         if not found:
@@ -255,9 +276,9 @@ def _answer_parts(task: Task) -> dict[str, Any]:
 
 def answers_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     """``(query, task)`` pairs of search or research tasks -> ``kit.search`` / ``kit.research``."""
-    records = [{"query": raw, **_base(task), **_answer_parts(task)} for raw, task in rows]
-    columns = ["query", *_BASE, "answer", "sources", "results", "data"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    records = [{"input": raw, **_base(task), **_answer_parts(task)} for raw, task in rows]
+    columns = ["input", *_BASE, "answer", "sources", "results", "data"]
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
 FETCH_FIELDS = {"markdown": "markdown", "favicon": "favicon", "rawContent": "raw_content",
@@ -270,9 +291,10 @@ def pages_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     records = []
     for raw, task in rows:
         out = task.output if isinstance(task.output, dict) else {}
-        records.append({"url": raw, **_base(task),
+        records.append({"input": raw, **_base(task),
                         **{column: out.get(name) for name, column in FETCH_FIELDS.items()}})
-    return pd.DataFrame.from_records(records, columns=["url", *_BASE, *FETCH_FIELDS.values()])
+    return _typed(pd.DataFrame.from_records(records,
+                                            columns=["input", *_BASE, *FETCH_FIELDS.values()]))
 
 
 def _domain(url: Any) -> Any:
@@ -286,15 +308,16 @@ def _domain(url: Any) -> Any:
 
 def sources(df: pd.DataFrame, column: str = "sources") -> pd.DataFrame:
     """The sources (or ``column="results"``) of a search/research frame as a long table:
-    ``task_id, query, position, name, url, snippet, favicon, domain``; a repeated query counts once."""
+    ``task_id, input, position, name, url, snippet, favicon, domain``; a repeated query counts
+    once."""
     long = long_table(df, column, key="task_id")
     if long.empty:
-        return pd.DataFrame(columns=["task_id", "query", "position", "name", "url", "domain"])
-    if "query" in df.columns:
-        queries = dict(zip(df["task_id"], df["query"], strict=True))
-        long.insert(1, "query", long["task_id"].map(queries))
+        return pd.DataFrame(columns=["task_id", "input", "position", "name", "url", "domain"])
+    if "input" in df.columns:
+        queries = dict(zip(df["task_id"], df["input"], strict=True))
+        long.insert(1, "input", long["task_id"].map(queries))
     long["domain"] = long["url"].map(_domain) if "url" in long.columns else None
-    return long
+    return _typed(long)
 
 
 # -- Agora -----------------------------------------------------------------------------------
@@ -307,19 +330,19 @@ def _when(value: Any) -> Any:
 def deep_dives_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     """``(input, task)`` pairs of Agora tasks -> the ``kit.deep_dives`` frame."""
     records = []
-    for _raw, task in rows:
+    for raw, task in rows:
         out = task.output if isinstance(task.output, dict) else {}
         records.append({
-            "contract_address": task.input.get("contract_address"),
+            "input": raw, "contract_address": task.input.get("contract_address"),
             "x_handle": task.input.get("x_handle"), **_base(task),
             "service_status": task.service_status, "deliverable": out.get("deliverable"),
             "expiration_time": _when(out.get("expiration_time")),
         })
-    columns = ["contract_address", "x_handle", "task_id", "status", "service_status", "error",
-               "deliverable", "expiration_time"]
+    columns = ["input", "contract_address", "x_handle", "task_id", "status", "service_status",
+               "error", "deliverable", "expiration_time"]
     df = pd.DataFrame.from_records(records, columns=columns)
     df["expiration_time"] = pd.to_datetime(df["expiration_time"], utc=True)
-    return df
+    return _typed(df)
 
 
 _ONCHAIN_BASE = ["input", "contract_address", "task_id", "status", "service_status", "error",
@@ -367,4 +390,4 @@ def onchain_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
         if values and all(isinstance(v, int) and not isinstance(v, bool)  # (token supplies
                           and -2**63 <= v < 2**63 for v in values):      # can pass int64)
             df[column] = pd.array([r.get(column) for r in records], dtype="Int64")
-    return df
+    return _typed(df)

@@ -26,6 +26,7 @@ from .background import (
     Job,
     JobPlan,
     client_factory,
+    interruptible,
     journal_for,
     open_jobs,
     pace_options,
@@ -94,6 +95,7 @@ class Batch:
     keys: list[Hashable | None]
     unique: dict[Hashable, Any]
     refused: dict[int, str] = field(default_factory=dict)
+    index: pd.Index | None = None  # a Series' index: the frame's rows keep it
 
 
 def _missing(value: Any) -> bool:
@@ -107,7 +109,7 @@ def check_inputs(values: Any, what: str, check: Callable[[Any], Any], errors: st
     if errors not in ("raise", "rows"):
         raise InvalidRequest(f"errors must be 'raise' or 'rows', not {errors!r}.")
     inputs = as_input_list(values, what)
-    batch = Batch(inputs, [], {})
+    batch = Batch(inputs, [], {}, index=values.index if isinstance(values, pd.Series) else None)
     for index, value in enumerate(inputs):
         try:
             if _missing(value):  # a failed row of an earlier frame (a profile without a URN...)
@@ -169,12 +171,17 @@ def _run(client_cls: type[ServiceClient], client_opts: dict[str, Any], helper: s
     rows = [(value, None if key is None else positions[key], batch.refused.get(index))
             for index, (value, key) in enumerate(zip(batch.inputs, batch.keys, strict=True))]
     items = [request(item) for item in batch.unique.values()]
-    return _start(client, helper, label, rows, items, opts, **job_options)
+    # The counter counts requests: say why it is short of the rows ("24 distinct, 1 repeat").
+    repeats = sum(1 for key in batch.keys if key is not None) - len(items)
+    if repeats:
+        label += f" · {len(items)} distinct, {repeats} repeat{'s' if repeats > 1 else ''}"
+    return _start(client, helper, label, rows, items, opts, batch.index, **job_options)
 
 
 def _start(client: ServiceClient, helper: str, label: str,
            rows: list[tuple[Any, int | None, str | None]], items: list[tuple[str, dict[str, Any]]],
-           opts: dict[str, Any], **job_options: Any) -> pd.DataFrame | Job:
+           opts: dict[str, Any], index: pd.Index | None = None, **job_options: Any
+           ) -> pd.DataFrame | Job:
     """Price the batch (refused over ``max_cost`` before anything is sent) and start its job."""
     cost = prices.estimate(client.spec.name, items,
                            prices.check_max_cost(opts.get("max_cost"), helper),
@@ -182,7 +189,8 @@ def _start(client: ServiceClient, helper: str, label: str,
     plan = JobPlan(helper=helper, label=f"{label} · {cost}" if cost else label, rows=rows,
                    items=items,
                    options={"timeout": opts.get("timeout"), "fresh": bool(opts.get("fresh")),
-                            "pace": pace_options(client.pace), **job_options})
+                            "pace": pace_options(client.pace), **job_options},
+                   index=index)
     return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"))
 
 
@@ -207,6 +215,7 @@ def _outx(values: Any, kind: str, helper: str, options: dict[str, Any], *, what:
                 lambda slug: (kind, {field_name: slug}), opts)
 
 
+@interruptible
 def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = None,
              timeout: float | None = None, progress: Any = None, errors: str = "raise",
              **options: Any) -> pd.DataFrame | Job:
@@ -240,6 +249,7 @@ def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = Non
                  what="LinkedIn profile slugs or URLs", field_name="profile_slug")
 
 
+@interruptible
 def companies(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
     """Fetch LinkedIn company pages through OutX (slugs such as ``"microsoft"`` or
     ``linkedin.com/company/<slug>`` URLs); one row per input: ``input, company_slug, task_id,
@@ -249,6 +259,7 @@ def companies(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
                  what="LinkedIn company slugs or URLs", field_name="company_slug")
 
 
+@interruptible
 def company_posts(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
     """Recent posts of LinkedIn company pages through OutX; one row per company with its
     ``posts`` list (``kit.frames.long_table(df, "posts", key="company_slug")`` for one row per
@@ -257,6 +268,7 @@ def company_posts(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
                  what="LinkedIn company slugs or URLs", field_name="company_slug")
 
 
+@interruptible
 def search_profiles(searches: Iterable[dict[str, Any]], **options: Any) -> pd.DataFrame | Job:
     """LinkedIn profile searches through OutX, as a long table: one row per profile found,
     keyed by ``search`` (the search's position in ``searches``) with its ``filters``.
@@ -273,6 +285,7 @@ def search_profiles(searches: Iterable[dict[str, Any]], **options: Any) -> pd.Da
     batch = check_inputs(searches, "searches (dicts of filters)", search_input,
                          opts.get("errors", "raise"),
                          key=lambda body: json.dumps(body, sort_keys=True))
+    batch.index = None  # a long table: its rows are keyed by `search`, not by the input's index
     return _run(OutX, client_opts, "search_profiles", "OutX search-profiles", batch,
                 lambda body: ("search-profiles", body), opts)
 
@@ -316,6 +329,7 @@ def _urns_of(slugs: list[str], client_opts: dict[str, Any], opts: dict[str, Any]
     return found
 
 
+@interruptible
 def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
           pace: Pace | None = None, timeout: float | None = None, progress: Any = None,
           errors: str = "raise", **options: Any) -> pd.DataFrame | Job:
@@ -365,7 +379,9 @@ def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
     rows = [(row, position[urn] if urn else None, why) for row, urn, why in wanted]
     items = [("fetch-profiles-posts", {"profile_urns": order[i:i + per_task]})
              for i in range(0, len(order), per_task)]
-    return _start(OutX(**client_opts), "posts", "OutX fetch-profiles-posts", rows, items, opts)
+    label = (f"OutX fetch-profiles-posts · {len(order)} profiles in {len(items)} "
+             f"task{'s' if len(items) > 1 else ''}")
+    return _start(OutX(**client_opts), "posts", label, rows, items, opts, batch.index)
 
 
 # -- Linkup ------------------------------------------------------------------------------------
@@ -387,8 +403,9 @@ def _linkup(values: Any, kind: str, field_name: str, what: str, options: dict[st
                 lambda spec: (spec["type"], spec["input"]), opts)
 
 
+@interruptible
 def search(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
-    """Linkup searches, one row per query in input order: ``query, task_id, status, error,
+    """Linkup searches, one row per query in input order: ``input, task_id, status, error,
     answer, sources, results, data``.
 
     Defaults suit a notebook: ``depth="standard"``, ``output_type="sourcedAnswer"``.  Other
@@ -404,6 +421,7 @@ def search(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     return _linkup(queries, "search", "q", "questions", params, "search")
 
 
+@interruptible
 def research(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     """Linkup research tasks (minutes each, billed per task), one row per query, like
     :func:`search`; waits up to an hour per task by default (``timeout=`` to change).
@@ -412,8 +430,9 @@ def research(queries: Iterable[str], **params: Any) -> pd.DataFrame | Job:
     return _linkup(queries, "research", "q", "questions", params, "research")
 
 
+@interruptible
 def fetch_pages(urls: Iterable[str], **params: Any) -> pd.DataFrame | Job:
-    """Linkup fetch tasks, one row per URL: ``url, task_id, status, error, markdown, favicon,
+    """Linkup fetch tasks, one row per URL: ``input, task_id, status, error, markdown, favicon,
     raw_content, raw_html, content_type, images, data`` (``render_js=``, ``include_raw_html=``,
     ...; ``schema=`` a JSON schema, dict or string, and ``instructions=`` fill ``data``).
     ``max_cost=`` (USD) as :func:`search`: $0.001 a page, $0.005 with ``render_js=True`` (a
@@ -433,6 +452,7 @@ def _contract_item(value: Any) -> tuple[str, str | None]:
     return agora.check_contract(address), agora.check_handle(handle)
 
 
+@interruptible
 def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: int | None = None,
                **options: Any) -> pd.DataFrame | Job:
     """Agora deep dives on token contracts, one row per contract in input order.
@@ -469,6 +489,7 @@ def _onchain_item(value: Any) -> str:
     return agora.check_contract(value)
 
 
+@interruptible
 def onchain_data(contracts: Sequence[Any], *, expiration: int | None = None,
                  **options: Any) -> pd.DataFrame | Job:
     """Agora on-chain data on token contracts, one row per contract in input order.
@@ -520,6 +541,7 @@ async def _resume_loose(services: Sequence[str], client_opts: dict[str, Any],
     return tasks
 
 
+@interruptible
 def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: str | None = None,
            **options: Any) -> pd.DataFrame:
     """Carry on every unfinished job in the journal, for the keys at hand; return one frame.

@@ -24,7 +24,8 @@ def describe(event: ProgressEvent) -> str:
     """One line: ``[kit] OutX fetch-profile 24/25 done · 23 completed · 1 failed · 1 pending · 12.3s``."""
     parts = [f"{event.counts[s]} {s}" for s in _ORDER if event.counts.get(s)]
     stopped = any(n.startswith(("stopped", "cancelled")) for n in event.notes)
-    state = "stopped" if stopped else "finished" if event.finished else "waiting"
+    state = ("stopped" if stopped else "waiting" if not event.finished
+             else "finished" if event.done == event.total else "stopped waiting")
     text = " · ".join([f"[kit] {event.label}: {event.done}/{event.total} done", *parts,
                        f"{event.elapsed:.1f}s {state}"])
     notes = [n for n in event.notes if n != state]  # "stopped (stopped)" says it once

@@ -145,7 +145,7 @@ def test_bad_contracts_are_refused_before_sending(sandbox, bad, message):
 def test_deep_dives_frame(sandbox):
     contracts = [CONTRACTS[10], (CONTRACTS[11], "@AgoraAgent"), CONTRACTS[10].upper().replace("0X", "0x")]
     df = kit.deep_dives(contracts, confirm=True, progress=False)
-    assert list(df.columns) == ["contract_address", "x_handle", "task_id", "status",
+    assert list(df.columns) == ["input", "contract_address", "x_handle", "task_id", "status",
                                 "service_status", "error", "deliverable", "expiration_time"]
     assert df.loc[0, "task_id"] == df.loc[2, "task_id"]  # a repeated contract is created once
     assert (df["status"] == "completed").all() and (df["service_status"] == "3").all()

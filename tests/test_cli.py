@@ -19,7 +19,7 @@ def test_demo_writes_the_table(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "25 rows (24 completed, 1 failed)" in result.stdout
-    assert "[kit] OutX fetch-profile: 24/24 done" in result.stderr  # progress went to stderr
+    assert "[kit] OutX fetch-profile · 24 distinct, 1 repeat: 24/24 done" in result.stderr
     parquet = pd.read_parquet(out / "profiles.parquet")
     csv = pd.read_csv(out / "profiles.csv")
     assert len(parquet) == len(csv) == 25
@@ -81,9 +81,12 @@ def test_a_foreground_job_stops_on_sigterm_and_kit_resume_carries_it_on(tmp_path
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         text = "".join(server.stdout.readline() for _ in range(5))
-        env = {**os.environ, "KIT_JOURNAL": str(tmp_path / "journal.sqlite3"),
-               **dict(re.findall(r"(OUTX_\w+|KIT_TIME_SCALE)=(\S+)", text))}
+        # Everything the sandbox prints to export, its journal too: every command pointed at
+        # it shares one journal view (jobs, resume), kept out of the user's own.
+        env = {**os.environ, **dict(re.findall(r"(OUTX_\w+|KIT_\w+)=(\S+)", text))}
         assert env["KIT_TIME_SCALE"] == str(speed)
+        sandbox_journal = env["KIT_JOURNAL"]
+        assert sandbox_journal != os.environ.get("KIT_JOURNAL")
         slugs = tmp_path / "slugs.txt"
         slugs.write_text("\n".join(f"cli-job-{i}" for i in range(20)))
         cli = [sys.executable, "-m", "kit"]
@@ -113,3 +116,4 @@ def test_a_foreground_job_stops_on_sigterm_and_kit_resume_carries_it_on(tmp_path
         server.terminate()
         server.wait(timeout=10)
         server.stdout.close()
+    assert not os.path.exists(sandbox_journal)  # its journal went with it

@@ -32,9 +32,9 @@ def test_search_from_stdin_to_csv_on_stdout():
     result = kit_cli("search", "--sandbox", "--speed", "200", "-q", stdin="first question\nsecond one\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("query,task_id,status,error,answer,sources")
+    assert lines[0].startswith("input,task_id,status,error,answer,sources")
     df = pd.read_csv(__import__("io").StringIO(result.stdout))
-    assert list(df["query"]) == ["first question", "second one"]
+    assert list(df["input"]) == ["first question", "second one"]
     assert isinstance(json.loads(df.loc[0, "sources"]), list)  # lists as JSON text
     assert "[kit]" not in result.stderr  # -q: no progress
 
@@ -168,3 +168,31 @@ def test_a_dead_service_is_one_error_for_a_batch_and_for_resume(tmp_path):
     result = run("resume", "--service", "outx", "-q")
     assert result.returncode == 2 and "Check your network" in result.stderr
     assert time.monotonic() - started < 60  # not the 3-minute wait
+
+
+def test_messages_name_the_command_line_and_the_counter_says_what_it_counts(tmp_path):
+    contract = "0x" + "cd" * 20
+    result = kit_cli("deep-dives", "--sandbox", "--speed", "300", "-q", stdin=contract + "\n")
+    assert result.returncode == 0, result.stderr
+    df = pd.read_csv(__import__("io").StringIO(result.stdout))
+    assert df.loc[0, "status"] == "pending" and "--confirm" in df.loc[0, "error"]
+
+    # Rows that repeat an input: the counter counts requests and says so; a wait cut short
+    # says it stopped waiting (not "finished") and how to carry on from here.
+    slugs = tmp_path / "slugs.txt"
+    slugs.write_text("anna-bell\nbob-carter\nanna-bell\n")
+    result = kit_cli("profiles", str(slugs), "--sandbox", "--speed", "10", "--timeout", "1",
+                     "-o", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    final = result.stderr.replace("\r", "\n").strip().splitlines()[-3]
+    assert "OutX fetch-profile · 2 distinct, 1 repeat: 0/2 done" in final, result.stderr
+    assert "s stopped waiting (2 not finished in time" in final and "finished (" not in final
+    rows = pd.read_csv(tmp_path / "out.csv")
+    assert rows["error"].str.contains("`kit resume` reads it again").all()
+
+
+@pytest.mark.parametrize("command", ["resume", "jobs", "journal"])
+def test_journal_commands_say_where_a_sandboxs_journal_is(command):
+    result = kit_cli(command, "--sandbox")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "run `kit sandbox` in another terminal and export what it prints" in result.stderr

@@ -49,7 +49,7 @@ def run_batch(sb: kit.Sandbox):
 def check_outcome(sb: kit.Sandbox, profiles, answers, reports) -> dict[str, int]:
     # Every input has exactly one row, in input order.
     assert list(profiles["input"]) == SLUGS
-    assert list(answers["query"]) == QUERIES
+    assert list(answers["input"]) == QUERIES
     assert list(reports["contract_address"]) == CONTRACTS
     # Completed rows are the sandbox's ground truth.
     for row in profiles[profiles["status"] == "completed"].itertuples():

@@ -128,3 +128,12 @@ def test_export_keeps_lists(tmp_path, sandbox):
     assert '""Public Speaking""' in text  # JSON inside a CSV cell
     with pytest.raises(kit.InvalidRequest, match=r"\.csv"):
         kit.export(df, tmp_path / "p.txt")
+
+
+def test_inside_a_sandbox_the_journal_view_is_the_sandboxs_own(sandbox):
+    df = kit.profiles(["journal-view-one"], progress=False)
+    journal = kit.journal()
+    assert df.loc[0, "task_id"] in set(journal["task_id"])  # what re-runs reuse, shown
+    assert kit.jobs()["label"].str.startswith("OutX fetch-profile").any()
+    again = kit.profiles(["journal-view-one"], progress=False)
+    assert again.loc[0, "task_id"] == df.loc[0, "task_id"]

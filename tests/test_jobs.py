@@ -220,6 +220,6 @@ def test_linkup_still_rate_limited_after_retries_stops_the_job_resumably(sandbox
     assert (df["status"] == "queued").all() and df["error"].str.startswith("not sent:").all()
     sandbox.faults.clear()
     done = kit.resume(services=["linkup"], progress=False)
-    mine = done[done["query"].isin(queries)] if "query" in done else done
+    mine = done[done["input"].isin(queries)] if "input" in done else done
     assert len(mine) == 5 and (mine["status"] == "completed").all()
     assert all(n == 1 for (kind, q), n in sandbox.linkup.creates.items() if q in queries)

@@ -53,16 +53,16 @@ def test_search_frame_sources_and_duplicates(sandbox):
                "What is Microsoft's 2024 revenue?"]
     before = sandbox.linkup.creates.copy()
     df = kit.search(queries, progress=False)
-    assert list(df.columns) == ["query", "task_id", "status", "error", "answer", "sources",
+    assert list(df.columns) == ["input", "task_id", "status", "error", "answer", "sources",
                                 "results", "data"]
-    assert list(df["query"]) == queries and (df["status"] == "completed").all()
+    assert list(df["input"]) == queries and (df["status"] == "completed").all()
     assert df.loc[0, "task_id"] == df.loc[2, "task_id"]
     created = sandbox.linkup.creates - before
     assert created[("search", queries[0])] == 1 and sum(created.values()) == 2
     task = sandbox.linkup.tasks[df.loc[0, "task_id"]]
     assert task["input"]["depth"] == "standard" and task["input"]["outputType"] == "sourcedAnswer"
     src = kit.frames.sources(df)
-    assert list(src.columns[:3]) == ["task_id", "query", "position"]
+    assert list(src.columns[:3]) == ["task_id", "input", "position"]
     assert {"name", "url", "snippet", "domain"} <= set(src.columns)
     assert len(src) == sum(len(s) for s in df["sources"].iloc[:2])  # the repeat counts once
     assert src["domain"].str.contains(r"\.").all()
@@ -78,7 +78,7 @@ def test_failed_task_is_a_row_with_the_service_error(sandbox):
 def test_fetch_pages_and_research(sandbox):
     pages = kit.fetch_pages(["https://example.com/report", "https://example.org/"],
                             include_raw_html=True, progress=False)
-    assert list(pages.columns[:4]) == ["url", "task_id", "status", "error"]
+    assert list(pages.columns[:4]) == ["input", "task_id", "status", "error"]
     assert pages.loc[0, "markdown"].startswith("# example.com")
     assert pages.loc[0, "raw_html"].startswith("<html>")
     research = kit.research(["Where is battery recycling heading?"], progress=False)
@@ -148,7 +148,7 @@ def test_out_of_credits_stops_the_batch_and_keeps_what_was_created(sandbox):
     with pytest.raises(kit.PaymentRequired, match="INSUFFICIENT_FUNDS_CREDITS") as info:
         kit.search(queries, api_key=key, depth="fast", progress=False)
     df = info.value.frame
-    assert list(df["query"]) == queries
+    assert list(df["input"]) == queries
     assert (df["status"].iloc[:100] == "completed").all()  # created, then waited for
     # Not sent: still queued in the (stopped) job, which kit.resume() carries on later.
     assert (df["status"].iloc[100:] == "queued").all()

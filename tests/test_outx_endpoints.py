@@ -206,7 +206,7 @@ def test_companies_company_posts_and_search_helpers(sandbox):
     searches = [{"title": "Economist", "count": 4}, {"keywords": "nobody at all", "count": 1},
                 {"title": "Economist", "count": 4}, {}]
     df = kit.search_profiles(searches, errors="rows", pace=FAST, progress=False)
-    assert list(df.columns[:12]) == ["search", "filters", "task_id", "status", "error", "position",
+    assert list(df.columns[:12]) == ["search", "input", "task_id", "status", "error", "position",
                                      "name", "headline", "location", "profile_slug",
                                      "profile_urn", "connection_degree"]
     by_search = df.groupby("search")

@@ -52,7 +52,8 @@ def test_within_budget_runs_and_shows_the_estimate(sandbox, capsys):
     questions = ["budget ok 1", "budget ok 2", "budget ok 1"]  # two distinct tasks: $0.012
     df = kit.search(questions, max_cost=0.012, progress=True)
     assert list(df["status"]) == ["completed"] * 3
-    assert "Linkup search · est. $0.012 for 2 tasks: 2/2 done" in capsys.readouterr().err
+    label = "Linkup search · 2 distinct, 1 repeat · est. $0.012 for 2 tasks"
+    assert f"{label}: 2/2 done" in capsys.readouterr().err
     # unconfirmed deep dives are free: no budget needed
     dives = kit.deep_dives(["0x" + "ab" * 20], max_cost=0, progress=False)
     assert dives.loc[0, "status"] == "pending"

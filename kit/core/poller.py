@@ -105,8 +105,8 @@ READ_FAILED = "last status read failed"
 def stopped_waiting(task: Task, waited: float) -> str:
     """The remark on a task still open when kit stopped waiting (it is not a failure)."""
     return (f"still {task.status.value} when kit stopped waiting after {waited:.0f} s; the task "
-            "still exists and may still finish: kit.resume() reads it again (creating it again "
-            "would spend another action)")
+            "still exists and may still finish: kit.resume() or `kit resume` reads it again "
+            "(creating it again would spend another action)")
 
 
 @dataclass

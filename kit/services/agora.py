@@ -93,8 +93,8 @@ _INVOICE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,256}$")
 INVOICE_STATUS = {"1": "payment not received", "2": "payment confirmed",
                   "3": "credits available", "4": "expired or canceled"}
 ONCHAIN_MAX_HOURS = 72  # the on-chain endpoint documents 1-72 h; deep dives document no maximum
-AWAITING_CONFIRMATION = ("awaiting confirmation: confirm_task() spends a credit and starts the "
-                         "work")
+AWAITING_CONFIRMATION = ("awaiting confirmation: confirming spends a credit and starts the work "
+                         "(confirm=True or Agora.confirm_task(); --confirm on the command line)")
 SUGGESTION_NOTE = ("a suggestion: Agora's team reads it and it never completes, "
                    "so kit does not wait for it")
 
