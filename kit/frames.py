@@ -21,6 +21,7 @@ __all__ = [
     "answers_frame",
     "companies_frame",
     "company_posts_frame",
+    "conventional",
     "deep_dives_frame",
     "long_table",
     "onchain_frame",
@@ -46,7 +47,7 @@ _NOT_TEXT = {"input", "output", "posts", "experience", "education", "skills", "s
              "results", "data", "images"}
 
 
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
+def conventional(df: pd.DataFrame) -> pd.DataFrame:
     """Every frame's last step: nullable integers for counts, text as :data:`TEXT_DTYPE` with
     NaN for missing values, lists and objects as they are (``None`` where missing)."""
     for column in df.columns:
@@ -91,7 +92,7 @@ def profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                         "profile_urn": fields.pop("profile_urn"), **_base(task), **fields,
                         "output": task.output})
     columns = ["input", "profile_slug", "profile_urn", *_BASE, *PROFILE_FIELDS, "output"]
-    return _typed(pd.DataFrame.from_records(records, columns=columns))
+    return conventional(pd.DataFrame.from_records(records, columns=columns))
 
 
 def posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
@@ -116,7 +117,7 @@ def posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
             "post_count": len(posts) if posts is not None else None, "posts": posts,
         })
     columns = ["input", "profile_slug", "profile_urn", *_BASE, "post_count", "posts"]
-    return _typed(pd.DataFrame.from_records(records, columns=columns))
+    return conventional(pd.DataFrame.from_records(records, columns=columns))
 
 
 def companies_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
@@ -128,7 +129,7 @@ def companies_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                         **_base(task), **{name: out.get(name) for name in outx.COMPANY_FIELDS},
                         "output": task.output})
     columns = ["input", "company_slug", *_BASE, *outx.COMPANY_FIELDS, "output"]
-    return _typed(pd.DataFrame.from_records(records, columns=columns))
+    return conventional(pd.DataFrame.from_records(records, columns=columns))
 
 
 def company_posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
@@ -141,7 +142,7 @@ def company_posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                         **_base(task), "post_count": len(posts) if posts is not None else None,
                         "posts": posts})
     columns = ["input", "company_slug", *_BASE, "post_count", "posts"]
-    return _typed(pd.DataFrame.from_records(records, columns=columns))
+    return conventional(pd.DataFrame.from_records(records, columns=columns))
 
 
 SEARCH_COLUMNS = ["search", "input", *_BASE, "position", "name", "headline", "location",
@@ -167,7 +168,7 @@ def search_profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records)
     df = df.reindex(columns=[*SEARCH_COLUMNS, *(c for c in df.columns if c not in SEARCH_COLUMNS)])
     df["position"] = df["position"].astype("Int64")
-    return _typed(df)
+    return conventional(df)
 
 
 _SINGULAR = {"skills": "skill", "posts": "post", "sources": "source", "results": "result"}
@@ -217,7 +218,7 @@ def long_table(df: pd.DataFrame, column: str, *, key: str | None = None) -> pd.D
             items.append(row)
     if not items:
         return pd.DataFrame(columns=[key, "position"])
-    return _typed(pd.DataFrame.from_records(items))
+    return conventional(pd.DataFrame.from_records(items))
 
 
 def _flatten(prefix: str, value: Any, into: dict[str, Any]) -> None:
@@ -255,7 +256,7 @@ def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=[*base, "created_at", "updated_at"])
     rest = [c for c in df.columns if c not in base and c not in ("created_at", "updated_at")]
-    return _typed(df[[*base, *rest, "created_at", "updated_at"]])
+    return conventional(df[[*base, *rest, "created_at", "updated_at"]])
 
 
 # -- Linkup ----------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ def answers_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     """``(query, task)`` pairs of search or research tasks -> ``kit.search`` / ``kit.research``."""
     records = [{"input": raw, **_base(task), **_answer_parts(task)} for raw, task in rows]
     columns = ["input", *_BASE, "answer", "sources", "results", "data"]
-    return _typed(pd.DataFrame.from_records(records, columns=columns))
+    return conventional(pd.DataFrame.from_records(records, columns=columns))
 
 
 FETCH_FIELDS = {"markdown": "markdown", "favicon": "favicon", "rawContent": "raw_content",
@@ -293,7 +294,7 @@ def pages_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
         out = task.output if isinstance(task.output, dict) else {}
         records.append({"input": raw, **_base(task),
                         **{column: out.get(name) for name, column in FETCH_FIELDS.items()}})
-    return _typed(pd.DataFrame.from_records(records,
+    return conventional(pd.DataFrame.from_records(records,
                                             columns=["input", *_BASE, *FETCH_FIELDS.values()]))
 
 
@@ -317,7 +318,7 @@ def sources(df: pd.DataFrame, column: str = "sources") -> pd.DataFrame:
         queries = dict(zip(df["task_id"], df["input"], strict=True))
         long.insert(1, "input", long["task_id"].map(queries))
     long["domain"] = long["url"].map(_domain) if "url" in long.columns else None
-    return _typed(long)
+    return conventional(long)
 
 
 # -- Agora -----------------------------------------------------------------------------------
@@ -342,7 +343,7 @@ def deep_dives_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                "error", "deliverable", "expiration_time"]
     df = pd.DataFrame.from_records(records, columns=columns)
     df["expiration_time"] = pd.to_datetime(df["expiration_time"], utc=True)
-    return _typed(df)
+    return conventional(df)
 
 
 _ONCHAIN_BASE = ["input", "contract_address", "task_id", "status", "service_status", "error",
@@ -390,4 +391,4 @@ def onchain_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
         if values and all(isinstance(v, int) and not isinstance(v, bool)  # (token supplies
                           and -2**63 <= v < 2**63 for v in values):      # can pass int64)
             df[column] = pd.array([r.get(column) for r in records], dtype="Int64")
-    return _typed(df)
+    return conventional(df)

@@ -596,10 +596,10 @@ def jobs(journal: Any = None) -> pd.DataFrame:
                "completed", "failed", "unknown", "error", "created_at", "updated_at"]
     df = pd.DataFrame.from_records(book.jobs(), columns=columns)
     for column in ("inputs", "queued", "sending", "created", "completed", "failed", "unknown"):
-        df[column] = df[column].fillna(0).astype("Int64")
+        df[column] = df[column].astype("Int64").fillna(0)
     for column in ("created_at", "updated_at"):
         df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")
-    return df
+    return frames.conventional(df)
 
 
 def job(job_id: str, *, journal: Any = None, **client_options: Any) -> Job:
@@ -632,7 +632,7 @@ def journal(path: Any = None, *, purge: Any = None) -> pd.DataFrame:
     df = pd.DataFrame.from_records(book.rows(), columns=JOURNAL_COLUMNS)
     for column in ("created_at", "updated_at"):
         df[column] = pd.to_datetime(df[column], utc=True, format="ISO8601")
-    return df
+    return frames.conventional(df)
 
 
 def _purge_target(book: Any, purge: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -187,6 +188,7 @@ def test_messages_name_the_command_line_and_the_counter_says_what_it_counts(tmp_
     final = result.stderr.replace("\r", "\n").strip().splitlines()[-3]
     assert "OutX fetch-profile · 2 distinct, 1 repeat: 0/2 done" in final, result.stderr
     assert "s stopped waiting (2 not finished in time" in final and "finished (" not in final
+    assert not re.search(r"· 0\.0s ", final)  # the time it really waited
     rows = pd.read_csv(tmp_path / "out.csv")
     assert rows["error"].str.contains("`kit resume` reads it again").all()
 

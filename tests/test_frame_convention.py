@@ -12,7 +12,7 @@ import pytest
 import kit
 from kit.frames import TEXT_DTYPE
 
-CONTRACT = "0x" + "ab" * 20
+CONTRACT = "0x" + "5c" * 20  # its own: a completed deep dive has no error
 
 
 def _frames() -> dict[str, pd.DataFrame]:
@@ -21,7 +21,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "profiles": kit.profiles(["williamhgates", "ghost-profile-404", "x"], **opts),
         "search": kit.search(["what is kit?", ""], **opts),
         "fetch_pages": kit.fetch_pages(["https://example.com/a", "not a url"], **opts),
-        "deep_dives": kit.deep_dives([CONTRACT, "0xnothex"], **opts),
+        "deep_dives": kit.deep_dives([CONTRACT, "0xnothex"], confirm=True, **opts),
     }
 
 

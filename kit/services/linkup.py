@@ -231,8 +231,8 @@ def _day(value: Any) -> str | None:
     if not isinstance(value, str) or not (found := _DATE.match(value.strip())):
         return None
     try:
-        if found.group(2):
-            datetime.fromisoformat(value.strip())
+        if found.group(2):  # (Python 3.10's fromisoformat does not read a trailing Z)
+            datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", value.strip()))
         return date.fromisoformat(found.group(1)).isoformat()
     except ValueError:
         return None
