@@ -43,6 +43,24 @@ def test_a_script_interrupted_says_what_the_job_left_from_the_callers_line(tmp_p
     assert re.search(r"done · .*s stopped \(stopped: ", err), err  # the progress line's end
 
 
+def test_interrupting_job_wait_stops_only_the_waiting(tmp_path):
+    script = tmp_path / "wait.py"
+    script.write_text(SCRIPT.replace("df = kit.profiles(", "job = kit.profiles(wait=False, slugs=")
+                      + "    try:\n        job.wait()\n    except KeyboardInterrupt as exc:\n"
+                        "        print('interrupted:', exc, '| still running:', not job.done,"
+                        " flush=True)\n        job.stop()\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert re.search(r"interrupted: stopped waiting; job \w+ goes on in the background "
+                     r"\(job\.wait\(\) waits again, job\.stop\(\) stops it\) \| still running: "
+                     r"True", out), out
+
+
 def test_a_kernel_interrupt_closes_the_widget_in_its_final_state():
     jupyter_client = pytest.importorskip("jupyter_client")
     manager = jupyter_client.KernelManager(kernel_name="python3")
