@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -76,7 +77,6 @@ def demo(args: argparse.Namespace) -> int:
 
 def sandbox(args: argparse.Namespace) -> int:
     import kit
-    from kit.core.journal import discard
 
     sb = kit.Sandbox(speed=args.speed, seed=args.seed, host="127.0.0.1", port=args.port,
                      activate=False, outx_extensions=args.outx_extensions,
@@ -92,15 +92,13 @@ def sandbox(args: argparse.Namespace) -> int:
     print(f"  export KIT_TIME_SCALE={args.speed:g} KIT_JOURNAL={sb.journal}   # kit's intervals "
           "and pace run as fast; this sandbox's journal\n"
           "Ctrl-C stops it (its tasks and journal go with it).", flush=True)
-    try:
-        sb.serve_forever()
-    finally:
-        discard(sb.journal)
+    sb.serve_forever()
     return 0
 
 
 # -- batch runs --------------------------------------------------------------------------------
 from .core.errors import InvalidRequest  # noqa: E402  (light: no pandas, no aiohttp)
+from .core.wording import plural  # noqa: E402
 
 # What the first line of a one-column CSV says when it is a header, not an input.
 HEADER_NAMES = {"slug", "slugs", "profile", "profiles", "profile_slug", "profile_url", "url",
@@ -151,7 +149,7 @@ def write_output(df: Any, output: str | None) -> None:
 
     if output:
         path = kit.export(df, output)
-        print(f"kit: wrote {len(df)} row{'' if len(df) == 1 else 's'} to {path}", file=sys.stderr)
+        print(f"kit: wrote {plural(len(df), 'row')} to {path}", file=sys.stderr)
     else:
         import pandas as pd
 
@@ -170,9 +168,9 @@ def write_output(df: Any, output: str | None) -> None:
 
 def summary(df: Any) -> str:
     if "status" not in df.columns or df.empty:
-        return f"{len(df)} rows"
+        return plural(len(df), "row")
     counts = df["status"].value_counts()
-    return f"{len(df)} rows: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    return f"{plural(len(df), 'row')}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
 def check_output(args: argparse.Namespace) -> None:
@@ -185,11 +183,21 @@ def check_output(args: argparse.Namespace) -> None:
 
 
 def existing_journal(args: argparse.Namespace) -> str | None:
-    """``--path``, which must name a journal that exists (a typo must not make a new one)."""
-    if args.path is not None and not Path(args.path).expanduser().is_file():
-        raise InvalidRequest(f"{args.path}: no journal there; without --path kit reads its own "
-                             "(KIT_JOURNAL, or the per-user one).")
-    return args.path
+    """The journal to read: ``--path``, which must exist (a typo must not make a new one), or
+    the default one; ``None`` when the default does not exist yet (reading makes no file)."""
+    if args.path is not None:
+        if not Path(args.path).expanduser().is_file():
+            raise InvalidRequest(f"{args.path}: no journal there; without --path kit reads its "
+                                 "own (KIT_JOURNAL, or the per-user one).")
+        return str(args.path)
+    from .core.journal import default_path
+
+    path = default_path()
+    if not path.is_file():
+        where = "KIT_JOURNAL" if os.environ.get("KIT_JOURNAL") else "the per-user journal"
+        print(f"kit: no journal at {path} ({where}) yet: nothing has run with it", file=sys.stderr)
+        return None
+    return str(path)
 
 
 def batch(args: argparse.Namespace) -> int:
@@ -230,8 +238,6 @@ def batch(args: argparse.Namespace) -> int:
 def resume(args: argparse.Namespace) -> int:
     import kit
 
-    _no_embedded_sandbox(args)
-
     check_output(args)
     services = args.service or ["outx", "linkup", "agora"]
     df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None)
@@ -247,10 +253,11 @@ def resume(args: argparse.Namespace) -> int:
 def jobs(args: argparse.Namespace) -> int:
     import kit
 
-    _no_embedded_sandbox(args)
-
     check_output(args)
-    df = kit.jobs(existing_journal(args))
+    path = existing_journal(args)
+    if path is None:
+        return 0
+    df = kit.jobs(path)
     if args.output:
         write_output(df, args.output)
     elif not len(df):
@@ -266,13 +273,14 @@ def jobs(args: argparse.Namespace) -> int:
 def journal(args: argparse.Namespace) -> int:
     import kit
 
-    _no_embedded_sandbox(args)
-
     purge: Any = args.purge
     if purge is not None and purge.removesuffix("d").isdigit():
         purge = int(purge.removesuffix("d"))  # "30d" or "30": what ended over 30 days ago
     check_output(args)
-    df = kit.journal(existing_journal(args), purge=purge)
+    path = existing_journal(args)
+    if path is None:
+        return 0
+    df = kit.journal(path, purge=purge)
     if purge is not None:
         print(f"kit: purged; {len(df)} tasks left in the journal", file=sys.stderr)
     if args.output:
@@ -365,16 +373,12 @@ def _add_batch_commands(sub: Any) -> None:
 
 
 
-SANDBOX_JOURNAL = ("an embedded sandbox (--sandbox) lives only as long as its command, and its "
-                   "tasks and journal with it. For work that outlives a command, run `kit sandbox` "
-                   "in another terminal and export what it prints (its journal too): then every "
-                   "command, `kit {command}` included, sees that sandbox's journal.")
-
-
-def _no_embedded_sandbox(args: argparse.Namespace) -> None:
-    if args.sandbox:
-        raise InvalidRequest(f"{args.command} --sandbox: "
-                             + SANDBOX_JOURNAL.format(command=args.command))
+# An embedded sandbox (--sandbox, the demo) ends with its command, its tasks and journal too.
+EMBEDDED_SANDBOX = ("the embedded sandbox lives only as long as its command, and its tasks and "
+                    "journal with it. For work to stop, list and resume across commands, run "
+                    "`kit sandbox` in another terminal and export what it prints (its journal "
+                    "too): then every command sees that sandbox's journal.")
+JOURNAL_COMMANDS = ("resume", "jobs", "journal")
 
 
 def _add_job_commands(sub: Any) -> None:
@@ -387,8 +391,6 @@ def _add_job_commands(sub: Any) -> None:
                    help="only this service (repeatable)")
     p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
-    p.add_argument("--sandbox", action="store_true",
-                   help="explains where a sandbox's journal is (see `kit sandbox`)")
     p.set_defaults(parser=p, func=resume)
 
     p = sub.add_parser("jobs", help="list the journal's jobs and their progress",
@@ -396,8 +398,6 @@ def _add_job_commands(sub: Any) -> None:
                                    "state and how many inputs are queued, created, failed.")
     p.add_argument("-o", "--output", help="export to this file instead of printing")
     p.add_argument("--path", help="journal file (default: KIT_JOURNAL or the per-user one)")
-    p.add_argument("--sandbox", action="store_true",
-                   help="explains where a sandbox's journal is (see `kit sandbox`)")
     p.set_defaults(parser=p, func=jobs)
 
     p = sub.add_parser("journal", help="show or export the task journal",
@@ -408,9 +408,11 @@ def _add_job_commands(sub: Any) -> None:
     p.add_argument("--purge", metavar="WHAT",
                    help="forget: 'all', a job id, or an age such as 30d (finished tasks and "
                         "ended jobs older than that); what is forgotten may be sent again")
-    p.add_argument("--sandbox", action="store_true",
-                   help="explains where a sandbox's journal is (see `kit sandbox`)")
     p.set_defaults(parser=p, func=journal)
+    for command in JOURNAL_COMMANDS:  # a flag a newcomer tries: it says where to look
+        sub.choices[command].add_argument(
+            "--sandbox", action="store_true",
+            help="explains where a sandbox's journal is (see `kit sandbox`)")
 
 
 
@@ -452,10 +454,8 @@ def interrupted(args: argparse.Namespace) -> str:
     tasks the journal holds)."""
     output = getattr(args, "output", None)
     unwritten = f"nothing was written{f' to {output}' if output else ''}"
-    if getattr(args, "sandbox", False):
-        return (f"stopped; {unwritten}. The embedded sandbox stopped with this command, and its "
-                "tasks with it, so there is nothing to resume: for work that outlives a command, "
-                "run `kit sandbox` in another terminal and export what it prints.")
+    if getattr(args, "sandbox", False) or args.command == "demo":
+        return f"stopped; {unwritten}; nothing to resume: {EMBEDDED_SANDBOX}"
     again = "kit resume" + (f" -o {output}" if output else "")
     return f"stopped; {unwritten}. `{again}` carries on and writes the table; `kit jobs` lists jobs."
 
@@ -476,6 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extras:  # the subcommand's usage, not the top level's
         getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extras)}")
     from .core.errors import KitError
+
+    if args.command in JOURNAL_COMMANDS and args.sandbox:
+        print(f"kit: error: {args.command} --sandbox: {EMBEDDED_SANDBOX}", file=sys.stderr)
+        return 2
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:

@@ -21,9 +21,9 @@ import pandas as pd
 from . import frames
 from .core.client import ServiceClient
 from .core.config import active_target
-from .core.errors import AuthenticationError, InvalidRequest, KitError
+from .core.errors import RESUME_HINT, AuthenticationError, InvalidRequest, KitError
 from .core.jobs import JobRunner, placeholder
-from .core.journal import CANCELLED, DONE, RUNNING, STOPPED, Journal, open_journal
+from .core.journal import CANCELLED, DONE, RUNNING, STOPPED, Journal, is_temporary, open_journal
 from .core.pace import Pace
 from .core.poller import ProgressEvent, ProgressSink
 from .core.task import Status, Task
@@ -47,12 +47,15 @@ FRAMES: dict[str, Callable[[list[tuple[Any, Task]]], pd.DataFrame]] = {
     "deep_dives": frames.deep_dives_frame,
     "onchain_data": frames.onchain_frame,
 }
+# Helpers whose frame is a long table (several rows per input): their rows keep pandas' own
+# numbering, not the input Series' index.
+LONG_TABLES = {"search_profiles"}
 
 
 def interruptible(call: Callable[..., Any]) -> Callable[..., Any]:
     """A public call whose interrupt is raised from the caller's line, its message the job's
     final state: no traceback through kit's internals (in a script, one frame at this door).
-    A plain ``KeyboardInterrupt``, so that a script still exits as interrupted."""
+    Still a ``KeyboardInterrupt``, so that a script exits as interrupted."""
 
     @functools.wraps(call)
     def public(*args: Any, **kwargs: Any) -> Any:
@@ -62,7 +65,7 @@ def interruptible(call: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt as exc:
             # IPython and Jupyter render an exception's own traceback when it has one: the
             # final state alone, which is all a user needs after pressing stop.
-            shown = [f"KeyboardInterrupt: {exc}"]
+            shown = [f"KeyboardInterrupt: {exc}"]  # what the user pressed, whatever the subclass
             exc._render_traceback_ = lambda: shown  # type: ignore[attr-defined]
             raise exc.with_traceback(None) from None
 
@@ -157,7 +160,7 @@ class Job:
             return None
         error = error.rstrip()
         stop = "" if error.endswith(".") else "."
-        return f"not sent: {error}{stop} kit.resume() or `kit resume` sends them later."
+        return f"not sent: {error}{stop} {RESUME_HINT} sends them later."
 
     def frame(self) -> pd.DataFrame:
         """One row per input, now, in input order (the helper's columns)."""
@@ -176,8 +179,8 @@ class Job:
             else:
                 pairs.append((value, tasks[position]))
         df = FRAMES[self._record["helper"]](pairs)
-        if self.index is not None and len(self.index) == len(df):  # so that df.join(result) works
-            df.index = self.index
+        if self.index is not None and self._record["helper"] not in LONG_TABLES:
+            df.index = self.index  # one row per input: so that df.join(result) works
         return df
 
     def progress(self) -> ProgressEvent:
@@ -264,7 +267,7 @@ class Job:
     def _final_progress(runner: JobRunner, notes: list[str]) -> ProgressEvent:
         open_tasks = runner.client.late(runner.task_of(p) for p in runner.items)
         if open_tasks and not notes:
-            notes = [f"{open_tasks} not finished in time: kit.resume() or `kit resume` reads them again"]
+            notes = [f"{open_tasks} not finished in time: {RESUME_HINT} reads them again"]
         return runner.progress(finished=True, notes=notes)
 
     def _stop_note(self, runner: JobRunner | None) -> str:
@@ -272,8 +275,10 @@ class Job:
         held = f"{created} created {'is' if created == 1 else 'are'} in the journal"
         if self._ending == CANCELLED:
             return f"cancelled: {held}"
-        return (f"stopped: {held} (job {self.id}); "
-                "kit.resume() or `kit resume` carries on")
+        if is_temporary(self.journal.path):  # a sandbox's own journal ends with the sandbox
+            return (f"stopped: {held} of this sandbox (job {self.id}); kit.resume() carries on "
+                    "while the sandbox runs")
+        return f"stopped: {held} (job {self.id}); {RESUME_HINT} carries on"
 
     def _settle_displays(self) -> None:
         """Close the widgets again from the caller's thread (the cell now running).  The job's
@@ -329,9 +334,9 @@ class Job:
         try:
             if not worker.done.wait(timeout):
                 return self.frame()
-        except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"stopped waiting; job {self.id} goes on in the background "
-                              "(job.wait() waits again, job.stop() stops it)") from None
+        except KeyboardInterrupt as exc:
+            raise type(exc)(f"stopped waiting; job {self.id} goes on in the background "
+                            "(job.wait() waits again, job.stop() stops it)") from None
         return self._outcome()
 
     def _outcome(self) -> pd.DataFrame:
@@ -356,7 +361,7 @@ class Job:
             note = self._stop_note(self._runner)
             if all(isinstance(sink, NullProgress) for sink in self._sinks):  # else the bar said it
                 print(f"kit: {note}", file=sys.stderr)
-            raise type(exc)(note) from None  # the same kind (SIGTERM's exits 143 in the CLI)
+            raise type(exc)(note) from None  # the same kind: SIGTERM's exits 143 in the CLI
         return self._outcome()
 
 

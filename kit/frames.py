@@ -42,27 +42,34 @@ _BASE = ["task_id", "status", "error"]
 # ``str`` dtype from pandas 3, ``object`` before; either way a missing value is NaN.  Every
 # frame follows it, so that frames concatenate, join and compare alike.
 TEXT_DTYPE = pd.Series(["text", None]).dtype
-# Columns that hold lists or objects: never typed as text, even when every row lacks them.
-_NOT_TEXT = {"input", "output", "posts", "experience", "education", "skills", "sources",
-             "results", "data", "images"}
+# Columns that hold lists or objects (their items' names for long tables): never typed as
+# text, even when every row lacks them.
+_SINGULAR = {"skills": "skill", "posts": "post", "sources": "source", "results": "result"}
+LIST_COLUMNS = {*_SINGULAR, "input", "output", "experience", "education", "data", "images"}
 
 
 def conventional(df: pd.DataFrame) -> pd.DataFrame:
-    """Every frame's last step: nullable integers for counts, text as :data:`TEXT_DTYPE` with
-    NaN for missing values, lists and objects as they are (``None`` where missing)."""
+    """A copy of ``df`` typed like kit's frames: nullable integers for counts, text as
+    :data:`TEXT_DTYPE` with NaN for missing values, lists and objects as they are."""
+    return _typed(df.copy())
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Every frame's last step (in place: the frame is the builder's own)."""
     for column in df.columns:
         if column in _COUNT_FIELDS:
             df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
-        elif df[column].dtype == object or pd.api.types.is_string_dtype(df[column].dtype):
+        elif (pd.api.types.is_object_dtype(df[column].dtype)
+              or pd.api.types.is_string_dtype(df[column].dtype)):
             present = df[column].dropna()
             if all(isinstance(v, str) for v in present) and (len(present) or
-                                                             column not in _NOT_TEXT):
+                                                             column not in LIST_COLUMNS):
                 df[column] = _text(df[column])
     return df
 
 
 def _text(values: pd.Series) -> pd.Series:
-    if TEXT_DTYPE is pd.api.types.pandas_dtype(object):
+    if pd.api.types.is_object_dtype(TEXT_DTYPE):
         return values.astype(object).where(values.notna(), float("nan"))
     return values.astype(TEXT_DTYPE)
 
@@ -92,7 +99,7 @@ def profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                         "profile_urn": fields.pop("profile_urn"), **_base(task), **fields,
                         "output": task.output})
     columns = ["input", "profile_slug", "profile_urn", *_BASE, *PROFILE_FIELDS, "output"]
-    return conventional(pd.DataFrame.from_records(records, columns=columns))
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
 def posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
@@ -117,7 +124,7 @@ def posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
             "post_count": len(posts) if posts is not None else None, "posts": posts,
         })
     columns = ["input", "profile_slug", "profile_urn", *_BASE, "post_count", "posts"]
-    return conventional(pd.DataFrame.from_records(records, columns=columns))
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
 def companies_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
@@ -129,7 +136,7 @@ def companies_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                         **_base(task), **{name: out.get(name) for name in outx.COMPANY_FIELDS},
                         "output": task.output})
     columns = ["input", "company_slug", *_BASE, *outx.COMPANY_FIELDS, "output"]
-    return conventional(pd.DataFrame.from_records(records, columns=columns))
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
 def company_posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
@@ -142,7 +149,7 @@ def company_posts_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                         **_base(task), "post_count": len(posts) if posts is not None else None,
                         "posts": posts})
     columns = ["input", "company_slug", *_BASE, "post_count", "posts"]
-    return conventional(pd.DataFrame.from_records(records, columns=columns))
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
 SEARCH_COLUMNS = ["search", "input", *_BASE, "position", "name", "headline", "location",
@@ -168,10 +175,7 @@ def search_profiles_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records)
     df = df.reindex(columns=[*SEARCH_COLUMNS, *(c for c in df.columns if c not in SEARCH_COLUMNS)])
     df["position"] = df["position"].astype("Int64")
-    return conventional(df)
-
-
-_SINGULAR = {"skills": "skill", "posts": "post", "sources": "source", "results": "result"}
+    return _typed(df)
 
 
 _KEYS = ("profile_slug", "profile_urn", "company_slug", "task_id")
@@ -218,7 +222,7 @@ def long_table(df: pd.DataFrame, column: str, *, key: str | None = None) -> pd.D
             items.append(row)
     if not items:
         return pd.DataFrame(columns=[key, "position"])
-    return conventional(pd.DataFrame.from_records(items))
+    return _typed(pd.DataFrame.from_records(items))
 
 
 def _flatten(prefix: str, value: Any, into: dict[str, Any]) -> None:
@@ -256,7 +260,7 @@ def to_frame(tasks: Iterable[Task]) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=[*base, "created_at", "updated_at"])
     rest = [c for c in df.columns if c not in base and c not in ("created_at", "updated_at")]
-    return conventional(df[[*base, *rest, "created_at", "updated_at"]])
+    return _typed(df[[*base, *rest, "created_at", "updated_at"]])
 
 
 # -- Linkup ----------------------------------------------------------------------------------
@@ -279,7 +283,7 @@ def answers_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
     """``(query, task)`` pairs of search or research tasks -> ``kit.search`` / ``kit.research``."""
     records = [{"input": raw, **_base(task), **_answer_parts(task)} for raw, task in rows]
     columns = ["input", *_BASE, "answer", "sources", "results", "data"]
-    return conventional(pd.DataFrame.from_records(records, columns=columns))
+    return _typed(pd.DataFrame.from_records(records, columns=columns))
 
 
 FETCH_FIELDS = {"markdown": "markdown", "favicon": "favicon", "rawContent": "raw_content",
@@ -294,7 +298,7 @@ def pages_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
         out = task.output if isinstance(task.output, dict) else {}
         records.append({"input": raw, **_base(task),
                         **{column: out.get(name) for name, column in FETCH_FIELDS.items()}})
-    return conventional(pd.DataFrame.from_records(records,
+    return _typed(pd.DataFrame.from_records(records,
                                             columns=["input", *_BASE, *FETCH_FIELDS.values()]))
 
 
@@ -318,7 +322,7 @@ def sources(df: pd.DataFrame, column: str = "sources") -> pd.DataFrame:
         queries = dict(zip(df["task_id"], df["input"], strict=True))
         long.insert(1, "input", long["task_id"].map(queries))
     long["domain"] = long["url"].map(_domain) if "url" in long.columns else None
-    return conventional(long)
+    return _typed(long)
 
 
 # -- Agora -----------------------------------------------------------------------------------
@@ -343,7 +347,7 @@ def deep_dives_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
                "error", "deliverable", "expiration_time"]
     df = pd.DataFrame.from_records(records, columns=columns)
     df["expiration_time"] = pd.to_datetime(df["expiration_time"], utc=True)
-    return conventional(df)
+    return _typed(df)
 
 
 _ONCHAIN_BASE = ["input", "contract_address", "task_id", "status", "service_status", "error",
@@ -391,4 +395,4 @@ def onchain_frame(rows: Sequence[tuple[Any, Task]]) -> pd.DataFrame:
         if values and all(isinstance(v, int) and not isinstance(v, bool)  # (token supplies
                           and -2**63 <= v < 2**63 for v in values):      # can pass int64)
             df[column] = pd.array([r.get(column) for r in records], dtype="Int64")
-    return conventional(df)
+    return _typed(df)

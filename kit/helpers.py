@@ -39,6 +39,7 @@ from .core.journal import COLUMNS as JOURNAL_COLUMNS
 from .core.pace import Pace
 from .core.policy import PollSchedule
 from .core.task import Task
+from .core.wording import plural
 from .progress import make_progress
 from .services import agora, linkup, prices
 from .services.agora import Agora
@@ -174,7 +175,7 @@ def _run(client_cls: type[ServiceClient], client_opts: dict[str, Any], helper: s
     # The counter counts requests: say why it is short of the rows ("24 distinct, 1 repeat").
     repeats = sum(1 for key in batch.keys if key is not None) - len(items)
     if repeats:
-        label += f" · {len(items)} distinct, {repeats} repeat{'s' if repeats > 1 else ''}"
+        label += f" · {len(items)} distinct, {plural(repeats, 'repeat')}"
     return _start(client, helper, label, rows, items, opts, batch.index, **job_options)
 
 
@@ -271,12 +272,12 @@ def company_posts(slugs: Iterable[str], **options: Any) -> pd.DataFrame | Job:
 @interruptible
 def search_profiles(searches: Iterable[dict[str, Any]], **options: Any) -> pd.DataFrame | Job:
     """LinkedIn profile searches through OutX, as a long table: one row per profile found,
-    keyed by ``search`` (the search's position in ``searches``) with its ``filters``.
+    keyed by ``search`` (the search's position in ``searches``) with its filters as ``input``.
 
     Each search is a dict of filters, at least one of ``keywords, title, company, first_name,
     last_name, school`` (text) or ``geo_urn, current_company, industry, past_company,
     profile_language`` (lists of LinkedIn ids), and ``count`` (1-50, OutX's default 25).
-    Checked before anything is sent.  Columns: ``search, filters, task_id, status, error,
+    Checked before anything is sent.  Columns: ``search, input, task_id, status, error,
     position, name, headline, location, profile_slug, profile_urn, connection_degree``.  A
     search that failed or found nobody is one row with ``position`` empty.  Each search is a
     LinkedIn action, sent at the pace; options as :func:`profiles`.
@@ -285,7 +286,6 @@ def search_profiles(searches: Iterable[dict[str, Any]], **options: Any) -> pd.Da
     batch = check_inputs(searches, "searches (dicts of filters)", search_input,
                          opts.get("errors", "raise"),
                          key=lambda body: json.dumps(body, sort_keys=True))
-    batch.index = None  # a long table: its rows are keyed by `search`, not by the input's index
     return _run(OutX, client_opts, "search_profiles", "OutX search-profiles", batch,
                 lambda body: ("search-profiles", body), opts)
 
@@ -379,8 +379,7 @@ def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
     rows = [(row, position[urn] if urn else None, why) for row, urn, why in wanted]
     items = [("fetch-profiles-posts", {"profile_urns": order[i:i + per_task]})
              for i in range(0, len(order), per_task)]
-    label = (f"OutX fetch-profiles-posts · {len(order)} profiles in {len(items)} "
-             f"task{'s' if len(items) > 1 else ''}")
+    label = f"OutX fetch-profiles-posts · {plural(len(order), 'profile')} in {plural(len(items), 'task')}"
     return _start(OutX(**client_opts), "posts", label, rows, items, opts, batch.index)
 
 

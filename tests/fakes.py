@@ -34,3 +34,12 @@ async def fake(client_cls, handler, hits=None):
             yield client
     finally:
         await runner.cleanup()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed again): a dead service."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -11,6 +11,8 @@ import time
 import pandas as pd
 import pytest
 
+from tests.fakes import closed_port
+
 
 def kit_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kit", *args], input=stdin, capture_output=True,
@@ -71,8 +73,9 @@ def test_missing_key_says_which_variable(monkeypatch):
 
 def test_resume_and_journal(tmp_path, monkeypatch):
     monkeypatch.setenv("KIT_JOURNAL", str(tmp_path / "j.sqlite3"))
-    result = kit_cli("journal")
-    assert result.returncode == 0 and "empty" in result.stdout
+    result = kit_cli("journal")  # reading makes no journal: a deleted sandbox's stays gone
+    assert result.returncode == 0 and "no journal at" in result.stderr and "KIT_JOURNAL" in result.stderr
+    assert not (tmp_path / "j.sqlite3").exists()
     result = kit_cli("resume", "-q", "-o", str(tmp_path / "out.csv"))
     assert result.returncode == 0, result.stderr  # no keys here: nothing to resume, no error
 
@@ -100,14 +103,6 @@ def test_max_cost_refuses_a_batch_before_sending_and_onchain_runs(tmp_path):
     assert pd.read_csv(out).loc[0, "status"] == "completed"
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_output_is_checked_before_any_request(tmp_path):
     stdin = "williamhgates\n"
     for target, message in [("out.txt", "cannot tell the format"),
@@ -131,7 +126,7 @@ def test_a_csv_without_header_keeps_its_first_line_and_unknown_flags_show_the_us
     headed = tmp_path / "headed.csv"
     headed.write_text("slug\nwilliamhgates\n")
     result = kit_cli("profiles", str(headed), "--sandbox", "--speed", "300", "-q")
-    assert "1 row" in result.stderr and "no header line" not in result.stderr
+    assert "kit: 1 row: 1 completed" in result.stderr and "no header line" not in result.stderr
     result = kit_cli("profiles", "--sandbox", "--bogus", stdin="williamhgates\n")
     assert result.returncode == 2 and "usage: kit profiles" in result.stderr
 
@@ -153,7 +148,7 @@ def test_a_dead_service_is_one_error_for_a_batch_and_for_resume(tmp_path):
     import kit
     from kit.core.secrets import Secret
 
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     env = dict(os.environ, OUTX_API_KEY="dead-key-123456", KIT_JOURNAL=str(tmp_path / "j.sqlite3"),
                OUTX_BASE_URL=origin)
     run = lambda *args: subprocess.run([sys.executable, "-m", "kit", *args], input="ann-lee\n",  # noqa: E731
@@ -198,3 +193,4 @@ def test_journal_commands_say_where_a_sandboxs_journal_is(command):
     result = kit_cli(command, "--sandbox")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "run `kit sandbox` in another terminal and export what it prints" in result.stderr
+    assert result.stderr.count("\n") == 1  # one line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pandas as pd
@@ -134,6 +135,9 @@ def test_inside_a_sandbox_the_journal_view_is_the_sandboxs_own(sandbox):
     df = kit.profiles(["journal-view-one"], progress=False)
     journal = kit.journal()
     assert df.loc[0, "task_id"] in set(journal["task_id"])  # what re-runs reuse, shown
+    # ... from the sandbox's own journal, never the user's (KIT_JOURNAL here)
+    user_journal = kit.journal(os.environ["KIT_JOURNAL"])
+    assert df.loc[0, "task_id"] not in set(user_journal["task_id"])
     assert kit.jobs()["label"].str.startswith("OutX fetch-profile").any()
     again = kit.profiles(["journal-view-one"], progress=False)
     assert again.loc[0, "task_id"] == df.loc[0, "task_id"]

@@ -4,13 +4,12 @@ kit answers with clear errors, rows that say what happened, and nothing lost or 
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from aiohttp import web
 
 import kit
-from tests.fakes import FAST, KEY, fake
+from tests.fakes import FAST, KEY, closed_port, fake
 
 UUID = "123e4567-e89b-42d3-a456-426614174000"
 
@@ -120,12 +119,6 @@ async def test_odd_items_in_a_create_answer_keep_every_row():
     assert all("may exist" in t.error for t in (tasks[0], tasks[2]))
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again: nothing listens there
-
-
 @pytest.mark.parametrize(("helper", "inputs"), [
     (kit.profiles, ["a-one", "b-two", "c-three"]),
     (kit.search, ["q one", "q two", "q three"]),
@@ -135,7 +128,7 @@ def test_an_unreachable_service_stops_a_batch_at_once_and_keeps_it_queued(helper
     key = KEY + "-unreachable"  # its own pace: Agora's 5/min is per key, for the whole process
     with pytest.raises(kit.ServiceUnreachable, match="Check your network") as info:
         helper(inputs, api_key=key, journal=False, retry=FAST,
-               base_url=f"http://127.0.0.1:{_closed_port()}", progress=False)
+               base_url=f"http://127.0.0.1:{closed_port()}", progress=False)
     frame = info.value.frame
     assert list(frame["status"]) == ["queued"] * 3  # nothing sent: a resume sends them all
     assert frame["error"].str.contains(r"\. kit.resume\(\) or `kit resume` sends them later").all()

@@ -130,8 +130,6 @@ def test_stored_notebooks_hold_no_key():
             assert "api_key=\"" not in source and "api_key='" not in source, nb
 
 
-
-
 async def test_a_key_the_service_echoes_back_is_redacted_from_errors():
     from aiohttp import web
 

@@ -21,6 +21,9 @@ holds an API key (kit builds messages only from the status, the URL path and the
 
 from __future__ import annotations
 
+# How to carry on unfinished work, for a notebook and for the command line alike.
+RESUME_HINT = "kit.resume() or `kit resume`"
+
 
 class KitError(Exception):
     """Base class of every error kit raises.

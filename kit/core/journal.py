@@ -676,9 +676,23 @@ def open_journal(journal: Journal | str | os.PathLike[str] | bool | None) -> Jou
         return _open[key]
 
 
+_temporary: set[str] = set()  # journals deleted when their owner (a sandbox) stops
+
+
+def mark_temporary(path: str | os.PathLike[str]) -> None:
+    """Say that the journal at ``path`` ends with its owner (a sandbox's own journal): what it
+    holds cannot be resumed after that, and interrupted jobs say so."""
+    _temporary.add(str(Path(path).expanduser().resolve()))
+
+
+def is_temporary(path: str | os.PathLike[str]) -> bool:
+    return str(Path(path).expanduser().resolve()) in _temporary
+
+
 def discard(path: str | os.PathLike[str]) -> None:
     """Close and delete a journal file (the sandbox's own, when the sandbox stops)."""
     key = str(Path(path).expanduser().resolve())
+    _temporary.discard(key)
     with _open_lock:
         journal = _open.pop(key, None)
     if journal is not None:

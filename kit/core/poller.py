@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .clock import ServiceClock
-from .errors import AnswerTooLarge, KitError, NotFound, ServiceUnreachable, WholeCallError
+from .errors import (
+    RESUME_HINT,
+    AnswerTooLarge,
+    KitError,
+    NotFound,
+    ServiceUnreachable,
+    WholeCallError,
+)
 from .learning import CompletionLearner
 from .policy import PollSchedule
 from .task import Status, Task, utcnow
@@ -105,8 +112,8 @@ READ_FAILED = "last status read failed"
 def stopped_waiting(task: Task, waited: float) -> str:
     """The remark on a task still open when kit stopped waiting (it is not a failure)."""
     return (f"still {task.status.value} when kit stopped waiting after {waited:.0f} s; the task "
-            "still exists and may still finish: kit.resume() or `kit resume` reads it again "
-            "(creating it again would spend another action)")
+            f"still exists and may still finish: {RESUME_HINT} reads it again (creating it "
+            "again would spend another action)")
 
 
 @dataclass

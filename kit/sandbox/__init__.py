@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from ..core.config import Target, push_target, remove_target
-from ..core.journal import discard
+from ..core.journal import discard, mark_temporary
 from ..core.secrets import Secret
 from .agora import AgoraAccount, AgoraConfig, AgoraSandbox
 from .app import RequestLog, build_app
@@ -195,6 +195,8 @@ class Sandbox:
             raise failure[0]
         # A kernel shut down without stop() still removes the sandbox's journal and its files.
         atexit.register(self.stop)
+        if self._own_journal:
+            mark_temporary(self.journal)
         if self.activate:
             keys = {service: Secret(self._keys[(service, "acme")]) for service in TEAMS}
             self._target = Target(self.url, keys, self.speed, self.journal)
@@ -260,5 +262,9 @@ class Sandbox:
     # -- foreground ------------------------------------------------------------------------
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (``python -m kit sandbox``)."""
-        web.run_app(self.app(), host=self.host, port=self.port or 8765, access_log=None,
-                    print=None)
+        try:
+            web.run_app(self.app(), host=self.host, port=self.port or 8765, access_log=None,
+                        print=None)
+        finally:
+            if self._own_journal:  # the journal clients were told to use goes with it
+                discard(self.journal)

@@ -340,8 +340,9 @@ class Agora(ServiceClient):
                     raise exc from None  # cannot look: the task may exist (exc.may_have_acted)
                 if found is None:
                     if exc.may_have_acted:  # the list may lag the create: never "not created"
-                        exc.message += (" Agora lists no such task yet: it may exist; kit does "
-                                        "not send it again (check account_tasks() later).")
+                        exc.message += (" Agora lists no such task yet: it may exist, so kit "
+                                        "does not send it again; its row stays 'may exist' "
+                                        "(Agora's account list shows it if it was created).")
                     raise exc from None
                 data = found
         task = to_task(data, kind, now=self._now())
