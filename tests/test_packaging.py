@@ -39,9 +39,11 @@ def test_environment_yml_matches_pyproject():
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
         # conda packages, and pip's (PyPI-only) under "- pip:"
-        m = re.match(r"^(?:  |      )- ([A-Za-z][^\s#]*)\s*(?:#.*)?$", line)
-        if m and not m.group(1).startswith(("python", "pip")):
-            name, spec = _name_and_spec(m.group(1))
+        # (a requirement with an environment marker is quoted)
+        m = re.match(r"^(?:  |      )- (?:\"([^\"]+)\"|([A-Za-z][^\s#]*))\s*(?:#.*)?$", line)
+        requirement = m and (m.group(1) or m.group(2))
+        if requirement and not requirement.startswith(("python", "pip")):
+            name, spec = _name_and_spec(requirement)
             listed[name] = spec
     assert listed == wanted
 
