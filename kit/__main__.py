@@ -81,18 +81,26 @@ def sandbox(args: argparse.Namespace) -> int:
     sb = kit.Sandbox(speed=args.speed, seed=args.seed, host="127.0.0.1", port=args.port,
                      activate=False, outx_extensions=args.outx_extensions,
                      outx_flag=None if args.no_flagging else (10, 120, 21600.0))
-    print(f"kit sandbox on http://127.0.0.1:{args.port} (service time x{args.speed:g}); "
-          "sandbox keys open nothing real:")
-    for service in ("outx", "linkup", "agora"):
-        name = service.upper()
-        print(f"  export {name}_BASE_URL=http://127.0.0.1:{args.port} "
-              f"{name}_API_KEY={sb.api_key(service)}")
-    # One journal for every command pointed at this sandbox (kept out of your real one), so
-    # that `kit jobs`, `kit journal` and `kit resume` see what the batches did; it goes with it.
-    print(f"  export KIT_TIME_SCALE={args.speed:g} KIT_JOURNAL={sb.journal}   # kit's intervals "
-          "and pace run as fast; this sandbox's journal\n"
-          "Ctrl-C stops it (its tasks and journal go with it).", flush=True)
-    sb.serve_forever()
+    names = [f"{service.upper()}_{part}" for service in ("outx", "linkup", "agora")
+             for part in ("BASE_URL", "API_KEY")] + ["KIT_TIME_SCALE", "KIT_JOURNAL"]
+
+    def announce() -> None:  # once the port is bound: a port in use announces nothing
+        print(f"kit sandbox on http://127.0.0.1:{args.port} (service time x{args.speed:g}); "
+              "sandbox keys open nothing real:")
+        for service in ("outx", "linkup", "agora"):
+            name = service.upper()
+            print(f"  export {name}_BASE_URL=http://127.0.0.1:{args.port} "
+                  f"{name}_API_KEY={sb.api_key(service)}")
+        # One journal for every command pointed at this sandbox (kept out of your real one),
+        # so that `kit jobs`, `kit journal` and `kit resume` see what the batches did.
+        print(f"  export KIT_TIME_SCALE={args.speed:g} KIT_JOURNAL={sb.journal}   # kit's "
+              "intervals and pace run as fast; this sandbox's journal\n"
+              "Ctrl-C stops it (its tasks and journal go with it).", flush=True)
+
+    sb.serve_forever(announce)
+    # The exports outlive the sandbox: a scaled pace against a real service would be a burst.
+    print(f"kit sandbox stopped; before using the real services: unset {' '.join(names)}",
+          flush=True)
     return 0
 
 
@@ -133,9 +141,10 @@ def read_inputs(source: str | None, column: str | None) -> list[str]:
                       "(--column NAME reads a named column)", file=sys.stderr)
                 frame = pd.read_csv(io.StringIO(text), dtype=str, header=None, names=["input"])
                 column = "input"
-            elif len(frame.columns) > 1:
-                print(f"kit: {name}: reading its first column, {column!r} (--column NAME for "
-                      "another)", file=sys.stderr)
+            elif len(frame.columns) > 1:  # a guess could spend actions on names, not slugs
+                raise InvalidRequest(f"{name} has {len(frame.columns)} columns "
+                                     f"({', '.join(map(str, frame.columns))}): say which holds "
+                                     "the inputs with --column NAME; nothing was sent.")
         if column not in frame.columns:
             raise InvalidRequest(f"{name} has no column {column!r}; it has "
                                  f"{', '.join(frame.columns)}")
@@ -220,7 +229,11 @@ def batch(args: argparse.Namespace) -> int:
         default = kit.Pace()
         options["pace"] = kit.Pace(per_hour=args.per_hour or default.per_hour,
                                    per_minute=args.per_minute or default.per_minute)
-    sandbox = kit.Sandbox(speed=args.speed).start() if args.sandbox else contextlib.nullcontext()
+    if args.speed is not None and not args.sandbox:  # a real service's clock cannot be sped up
+        raise InvalidRequest("--speed goes with --sandbox (the embedded sandbox's clock); a real "
+                             "service runs at its own speed.")
+    sandbox = (kit.Sandbox(speed=args.speed or 30.0).start() if args.sandbox
+               else contextlib.nullcontext())
     with sandbox:
         try:
             df = helper(inputs, progress=not args.quiet and None, **options)
@@ -232,6 +245,12 @@ def batch(args: argparse.Namespace) -> int:
             return 3
     write_output(df, args.output)
     print(f"kit: {summary(df)}", file=sys.stderr)
+    if args.command == "deep-dives" and not args.confirm and (df["status"] == "pending").any():
+        waiting = int((df["status"] == "pending").sum())
+        print(f"kit: {plural(waiting, 'deep dive')} {'awaits' if waiting == 1 else 'await'} "
+              "confirmation: run the same command "
+              "with --confirm to start them (one Agora credit each; the tasks are reused, not "
+              "created again)", file=sys.stderr)
     return 0
 
 
@@ -317,6 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
                "whole-call error (key, permission, base URL), 3 out of credits (what was "
                "created is still written).",
     )
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("kit-research")
+    except PackageNotFoundError:  # run from a checkout without installing
+        installed = "(not installed)"
+    parser.add_argument("--version", action="version", version=f"kit-research {installed}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_batch_commands(sub)
     _add_job_commands(sub)
@@ -345,7 +371,7 @@ def _add_batch_commands(sub: Any) -> None:
         p.add_argument("--base-url", help="the service's origin (default: its public API)")
         p.add_argument("--sandbox", action="store_true",
                        help="run against the embedded sandbox (no key needed)")
-        p.add_argument("--speed", type=float, default=30.0,
+        p.add_argument("--speed", type=float,
                        help="with --sandbox: service time runs SPEED times faster (default 30)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
         if command == "search":
@@ -383,9 +409,12 @@ JOURNAL_COMMANDS = ("resume", "jobs", "journal")
 
 def _add_job_commands(sub: Any) -> None:
     """resume, jobs, journal: what the journal holds."""
-    p = sub.add_parser("resume", help="finish the tasks the journal holds unfinished",
-                       description="Poll the journal's unfinished tasks (for the keys in the "
-                                   "environment) to the end; creates nothing.")
+    p = sub.add_parser("resume", help="carry on the journal's unfinished jobs",
+                       description="Carry on every unfinished job (for the keys in the "
+                                   "environment): send the inputs never sent, at the pace, and "
+                                   "poll the rest to the end. Nothing is sent twice: a create "
+                                   "that may have reached the service is looked up or reported "
+                                   "as 'may exist', never repeated.")
     p.add_argument("-o", "--output", help="output file; the format follows the suffix")
     p.add_argument("--service", action="append", choices=["outx", "linkup", "agora"],
                    help="only this service (repeatable)")

@@ -21,11 +21,17 @@ import pandas as pd
 from . import frames
 from .core.client import ServiceClient
 from .core.config import active_target
-from .core.errors import RESUME_HINT, AuthenticationError, InvalidRequest, KitError
+from .core.errors import (
+    RESUME_HINT,
+    AuthenticationError,
+    InvalidRequest,
+    KitError,
+    ServiceUnreachable,
+)
 from .core.jobs import JobRunner, placeholder
 from .core.journal import CANCELLED, DONE, RUNNING, STOPPED, Journal, is_temporary, open_journal
 from .core.pace import Pace
-from .core.poller import ProgressEvent, ProgressSink
+from .core.poller import LATE, ProgressEvent, ProgressSink
 from .core.task import Status, Task
 from .progress import NullProgress, TextProgress, WidgetProgress, in_notebook, make_progress
 from .services.agora import Agora
@@ -245,10 +251,13 @@ class Job:
             try:
                 await runner.run()
             except BaseException as exc:  # every way out leaves the job resumable, and says why
+                if isinstance(exc, ServiceUnreachable):  # nothing was lost: say how to go on
+                    exc.message += (f" The job's unsent inputs stay queued: {RESUME_HINT} "
+                                    "sends them later.")
                 message = exc.message if isinstance(exc, KitError) else (
                     str(exc) or type(exc).__name__)
                 self.journal.set_job_state(self.id, STOPPED, message)
-                notes.append("stopped: " + message[:120])
+                notes.append("stopped: " + _shortened(message, 120))
                 raise
             finally:
                 if runner.stopped and not notes:
@@ -267,7 +276,7 @@ class Job:
     def _final_progress(runner: JobRunner, notes: list[str]) -> ProgressEvent:
         open_tasks = runner.client.late(runner.task_of(p) for p in runner.items)
         if open_tasks and not notes:
-            notes = [f"{open_tasks} not finished in time: {RESUME_HINT} reads them again"]
+            notes = [f"{open_tasks} {LATE}: {RESUME_HINT} reads them again"]
         return runner.progress(finished=True, notes=notes)
 
     def _stop_note(self, runner: JobRunner | None) -> str:
@@ -363,6 +372,13 @@ class Job:
                 print(f"kit: {note}", file=sys.stderr)
             raise type(exc)(note) from None  # the same kind: SIGTERM's exits 143 in the CLI
         return self._outcome()
+
+
+def _shortened(text: str, limit: int) -> str:
+    """``text`` cut at a word before ``limit`` characters, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" (,;:") + "…"
 
 
 # The jobs this process runs now: kit.resume() waits for these instead of running them twice.

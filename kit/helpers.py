@@ -116,7 +116,7 @@ def check_inputs(values: Any, what: str, check: Callable[[Any], Any], errors: st
             if _missing(value):  # a failed row of an earlier frame (a profile without a URN...)
                 raise InvalidRequest(
                     f"input {index} is missing ({value!r}): drop missing values first "
-                    "(e.g. df['profile_urn'].dropna()) or pass errors='rows' to keep each as a "
+                    "(e.g. df[column].dropna()) or pass errors='rows' to keep each as a "
                     "failed row.")
             item = check(value)
         except InvalidRequest as exc:

@@ -13,23 +13,31 @@ import sys
 import time
 from typing import IO, Any
 
-from .core.poller import ProgressEvent, ProgressSink, set_default_display
+from .core.poller import LATE, ProgressEvent, ProgressSink, set_default_display
 from .core.task import Status
 
 _ORDER = [s.value for s in (Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.UNKNOWN,
                             Status.RUNNING, Status.PENDING, Status.QUEUED)]
 
 
-def describe(event: ProgressEvent) -> str:
-    """One line: ``[kit] OutX fetch-profile 24/25 done · 23 completed · 1 failed · 1 pending · 12.3s``."""
-    parts = [f"{event.counts[s]} {s}" for s in _ORDER if event.counts.get(s)]
+def describe(event: ProgressEvent, *, brief: bool = False) -> str:
+    """One line: ``[kit] OutX fetch-profile 24/25 done · 23 completed · 1 failed · 1 pending · 12.3s``.
+    ``brief``: without the label's extras, the completed count and the notes (a narrow
+    terminal's redrawn line)."""
+    # (brief: "completed" goes, the done count says it)
+    parts = [f"{event.counts[s]} {s}" for s in _ORDER
+             if event.counts.get(s) and not (brief and s == Status.COMPLETED.value)]
     stopped = any(n.startswith(("stopped", "cancelled")) for n in event.notes)
+    # "stopped waiting" when kit gave up on late tasks; tasks it does not wait for (an Agora
+    # task awaiting confirmation) leave a finished wait.
+    late = any(LATE in n for n in event.notes)
     state = ("stopped" if stopped else "waiting" if not event.finished
-             else "finished" if event.done == event.total else "stopped waiting")
-    text = " · ".join([f"[kit] {event.label}: {event.done}/{event.total} done", *parts,
+             else "stopped waiting" if late else "finished")
+    label = event.label.split(" · ")[0] if brief else event.label
+    text = " · ".join([f"[kit] {label}: {event.done}/{event.total} done", *parts,
                        f"{event.elapsed:.1f}s {state}"])
     notes = [n for n in event.notes if n != state]  # "stopped (stopped)" says it once
-    if notes:
+    if notes and not brief:
         text += " (" + "; ".join(notes) + ")"
     return text
 
@@ -70,7 +78,10 @@ class TextProgress(ProgressSink):
         if now - self._last < self.every:
             return
         self._last = now
-        self._write(describe(event), final=False)
+        line = describe(event)
+        if self.tty and len(line) >= shutil.get_terminal_size((100, 24)).columns:
+            line = describe(event, brief=True)  # the counts and the time before the details
+        self._write(line, final=False)
 
     def close(self, event: ProgressEvent) -> None:
         self._write(describe(event), final=True)

@@ -117,3 +117,20 @@ def test_a_foreground_job_stops_on_sigterm_and_kit_resume_carries_it_on(tmp_path
         server.wait(timeout=10)
         server.stdout.close()
     assert not os.path.exists(sandbox_journal)  # its journal went with it
+
+
+def test_the_sandbox_announces_only_a_bound_port_and_says_what_to_unset():
+    port = _free_port()
+    first = subprocess.Popen([sys.executable, "-m", "kit", "sandbox", "--port", str(port)],
+                             stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert first.stdout.readline().startswith("kit sandbox on")
+        second = subprocess.run([sys.executable, "-m", "kit", "sandbox", "--port", str(port)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "choose another --port" in second.stderr
+        assert "export" not in second.stdout and "Traceback" not in second.stderr
+    finally:
+        first.terminate()
+        out, _ = first.communicate(timeout=10)
+    assert "unset OUTX_BASE_URL OUTX_API_KEY" in out and "KIT_TIME_SCALE KIT_JOURNAL" in out

@@ -155,6 +155,8 @@ def test_a_dead_service_is_one_error_for_a_batch_and_for_resume(tmp_path):
                                        capture_output=True, text=True, timeout=120, env=env)
     result = run("profiles", "-q")
     assert result.returncode == 2 and "Check your network" in result.stderr
+    assert "connection refused" in result.stderr.lower() and "ssl:default" not in result.stderr
+    assert "unsent inputs stay queued" in result.stderr  # and how to go on
     assert "created" not in result.stderr.split("error:")[-1]
     with kit.Journal(tmp_path / "j.sqlite3") as book:  # a task left unfinished at that origin
         book.record(kit.Task(service="outx", id="123e4567-e89b-42d3-a456-426614174000",
@@ -194,3 +196,26 @@ def test_journal_commands_say_where_a_sandboxs_journal_is(command):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "run `kit sandbox` in another terminal and export what it prints" in result.stderr
     assert result.stderr.count("\n") == 1  # one line
+
+
+def test_newcomer_slips_are_refused_before_anything_is_sent(tmp_path, monkeypatch):
+    several = tmp_path / "people.csv"
+    several.write_text("name,slug\nAna,ana-almeida\n")
+    result = kit_cli("profiles", str(several), "--sandbox", "--speed", "300")
+    assert result.returncode == 2 and "--column NAME" in result.stderr and "name, slug" in result.stderr
+    result = kit_cli("profiles", "--speed", "3", stdin="ana-almeida\n")
+    assert result.returncode == 2 and "--speed goes with --sandbox" in result.stderr
+    # A leftover KIT_TIME_SCALE would speed the LinkedIn pace up against the real service.
+    monkeypatch.setenv("KIT_TIME_SCALE", "100")
+    monkeypatch.setenv("OUTX_API_KEY", "real-looking-key-123")
+    monkeypatch.delenv("OUTX_BASE_URL", raising=False)
+    result = kit_cli("profiles", "-q", stdin="ana-almeida\n")
+    assert result.returncode == 2 and "Unset KIT_TIME_SCALE" in result.stderr
+    assert kit_cli("--version").stdout.startswith("kit-research ")
+
+
+def test_deep_dives_awaiting_confirmation_say_so_on_the_terminal():
+    result = kit_cli("deep-dives", "--sandbox", "--speed", "300", "-q",
+                     stdin="0x" + "de" * 20 + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "1 deep dive awaits confirmation: run the same command with --confirm" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -212,3 +213,26 @@ def test_a_journal_with_jobs_only_is_rekeyed(tmp_path):
                    (legacy,))
     client = kit.OutX(api_key="abcde", journal=str(path), base_url="https://api.outx.ai")
     assert [j["key_fp"] for j in client.journal.jobs()] == [client.key_fingerprint]
+
+
+def test_journals_of_dead_sandbox_processes_are_swept_at_the_next_start(tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    import kit
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # a pid now dead
+    folder = Path(tempfile.gettempdir())
+    dead = [folder / f"kit-sandbox-{gone}-0badcafe.sqlite3{s}" for s in ("", "-wal", "-shm")]
+    alive = folder / f"kit-sandbox-{os.getpid()}-0badcafe.sqlite3"
+    for path in [*dead, alive]:
+        path.write_text("")
+    try:
+        with kit.Sandbox():
+            pass
+        assert not any(p.exists() for p in dead)  # a killed kernel's leftovers
+        assert alive.exists()  # a live process's sandbox may be running
+    finally:
+        for path in [*dead, alive]:
+            path.unlink(missing_ok=True)

@@ -48,6 +48,18 @@ def test_text_progress_on_a_terminal_redraws_one_line():
     assert out.count("\n") == 1 and out.count("\r") == 2
 
 
+def test_a_narrow_terminal_keeps_the_counts_and_the_time(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    event = ProgressEvent("OutX fetch-profile · 23 distinct, 2 repeats", 23,
+                          Counter({"completed": 9, "pending": 1, "queued": 13}), 42.0, False,
+                          ["pace 5/min, 50/h · next create in 7s · all sent in ~2m 36s"])
+    stream = _Tty()
+    TextProgress(stream, every=0).update(event)
+    line = stream.getvalue().strip("\r").rstrip()
+    assert len(line) < 80 and line.endswith("· 42.0s waiting"), line
+    assert line.startswith("[kit] OutX fetch-profile: 9/23 done · 1 pending · 13 queued")
+
+
 def test_progress_choice():
     assert isinstance(make_progress(False, "x", 1), NullProgress)
     assert isinstance(make_progress(None, "x", 1), TextProgress)  # not in a notebook here

@@ -15,7 +15,7 @@ from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine
 from .journal import Journal, open_journal
 from .pace import Pace
 from .policy import PollSchedule, Rate, RetryPolicy
-from .poller import BulkRead, Poller, ProgressSink, StatusReader, display_for, snapshot
+from .poller import LATE, BulkRead, Poller, ProgressSink, StatusReader, display_for, snapshot
 from .secrets import Secret
 from .spec import ServiceSpec
 from .task import Task
@@ -266,7 +266,7 @@ class ServiceClient:
             raise
         unfinished = self.late(task_list)
         sink.close(snapshot(label, task_list, self.clock.now() - started, True,
-                            [f"{unfinished} not finished in time"] if unfinished else []))
+                            [f"{unfinished} {LATE}"] if unfinished else []))
         return list(task_list)
 
     # -- jobs -------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from .errors import AuthenticationError
-from .secrets import Secret, check_base_url
+from .errors import AuthenticationError, InvalidRequest
+from .secrets import Secret, check_base_url, is_loopback_host
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,21 @@ def resolve(
         raise AuthenticationError(
             f"{label}: the API key holds a space, line break or other character no key has (a "
             "copy-paste slip?); paste the key alone.", service=service)
+    from_env = time_scale is None and not on_target and bool(os.environ.get("KIT_TIME_SCALE"))
     if time_scale is None:
         # KIT_TIME_SCALE: a sandbox served by another process (`kit sandbox --speed`) says it.
         time_scale = target.speed if on_target and target else float(
             os.environ.get("KIT_TIME_SCALE") or 1.0)
     if time_scale <= 0:
         raise ValueError("time_scale must be positive")
+    host = urlsplit(url).hostname
+    if time_scale != 1 and not is_loopback_host(host):
+        # Scaled time shortens every interval, OutX's pace included: against a real service
+        # that is a burst of public actions (a leftover export is the usual cause).
+        raise InvalidRequest(
+            f"{label}: time_scale={time_scale:g}{' (KIT_TIME_SCALE)' if from_env else ''} runs "
+            f"kit's intervals and pace {time_scale:g} times faster: that is for a sandbox on this "
+            f"machine, not {host}. Unset KIT_TIME_SCALE (a leftover of `kit sandbox`?) or pass "
+            "time_scale=1.", service=service)
     journal = target.journal if on_target and target else None
     return Settings(key=key, base_url=url, time_scale=float(time_scale), journal=journal)

@@ -57,6 +57,9 @@ class KitError(Exception):
         self.service = service
         self.may_have_acted = may_have_acted
 
+    def __str__(self) -> str:  # the message as it stands (advice may be added on the way up)
+        return self.message
+
     def __reduce__(self):  # keep keyword fields when pickled (multiprocessing, joblib)
         return (_rebuild, (type(self), self.message, self.status, self.code, self.service,
                            self.may_have_acted))

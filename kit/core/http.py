@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -297,13 +298,17 @@ class HttpEngine:
         what = type(exc).__name__
         if isinstance(exc, asyncio.TimeoutError):
             detail = f"no answer within the client timeout ({self.timeout.total} s)"
+        elif isinstance(exc, aiohttp.ClientConnectorError):  # said plainly, not aiohttp's repr
+            errno = getattr(exc.os_error, "errno", None)
+            reason = os.strerror(errno) if errno else "connection failed"
+            detail = f"cannot connect to {exc.host}:{exc.port}: {reason.lower()}"
         else:
             detail = f"{what}: {exc}"
         hint = (
             " The request may have reached the service: kit did not repeat it, so nothing is "
             "created twice."
             if sent and endpoint.creates
-            else " Check your network connection and base_url."
+            else " Check your network connection and base_url; nothing was sent."
         )
         cls = TransportError if sent else ServiceUnreachable
         return cls(

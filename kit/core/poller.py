@@ -107,6 +107,7 @@ def snapshot(label: str, tasks: Sequence[Task], elapsed: float, finished: bool =
 
 
 READ_FAILED = "last status read failed"
+LATE = "not finished in time"  # the note on tasks kit stopped waiting for
 
 
 def stopped_waiting(task: Task, waited: float) -> str:

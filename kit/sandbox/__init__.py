@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
+import re
 import secrets
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 
 from ..core.config import Target, push_target, remove_target
+from ..core.errors import InvalidRequest
 from ..core.journal import discard, mark_temporary
 from ..core.secrets import Secret
 from .agora import AgoraAccount, AgoraConfig, AgoraSandbox
@@ -36,6 +39,31 @@ TEAMS = {
 }
 
 __all__ = ["Sandbox"]
+
+
+_JOURNAL_NAME = re.compile(r"^kit-sandbox-(\d+)-[0-9a-f]+\.sqlite3(?:-wal|-shm)?$")
+
+
+def _sweep_dead_journals() -> None:
+    """Remove sandbox journals left by processes that died without stopping their sandbox (a
+    kernel killed outright skips atexit).  POSIX only: there signal 0 asks whether a process
+    lives; another user's files are not ours to remove (the sticky /tmp refuses anyway)."""
+    if os.name != "posix":
+        return
+    folder = tempfile.gettempdir()
+    for name in os.listdir(folder):
+        found = _JOURNAL_NAME.match(name)
+        if found is None:
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+            continue  # alive (its sandbox may be running)
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError):
+            continue  # another user's process, or no such pid: leave it
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name))
 
 
 class Sandbox:
@@ -197,6 +225,7 @@ class Sandbox:
         atexit.register(self.stop)
         if self._own_journal:
             mark_temporary(self.journal)
+            _sweep_dead_journals()
         if self.activate:
             keys = {service: Secret(self._keys[(service, "acme")]) for service in TEAMS}
             self._target = Target(self.url, keys, self.speed, self.journal)
@@ -260,11 +289,16 @@ class Sandbox:
         return f"Sandbox({state}, speed={self.speed:g}, seed={self.seed})"
 
     # -- foreground ------------------------------------------------------------------------
-    def serve_forever(self) -> None:
-        """Serve in the foreground until interrupted (``python -m kit sandbox``)."""
+    def serve_forever(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve in the foreground until interrupted (``python -m kit sandbox``); ``on_ready``
+        is called once the port is bound (so nothing is announced for a port in use)."""
+        port = self.port or 8765
         try:
-            web.run_app(self.app(), host=self.host, port=self.port or 8765, access_log=None,
-                        print=None)
+            web.run_app(self.app(), host=self.host, port=port, access_log=None,
+                        print=(lambda *_: on_ready()) if on_ready else None)
+        except OSError as exc:
+            raise InvalidRequest(f"the sandbox cannot serve on {self.host}:{port} "
+                                 f"({exc.strerror or exc}): choose another --port.") from None
         finally:
             if self._own_journal:  # the journal clients were told to use goes with it
                 discard(self.journal)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import InvalidRequest
+from ..core.wording import plural
 from .agora import DEEP_DIVE_KIND, ONCHAIN_KIND
 
 # Linkup, USD per task.
@@ -105,10 +106,11 @@ def estimate(service: str, items: Iterable[tuple[str, Mapping[str, Any]]],
                     "reasoning_depth S, M or L; fetch mode 'standard') or drop max_cost.")
             return None
         total, count = total + cost, count + 1
-    text = f"est. {currency.format(total)} for {count} task{'s' * (count != 1)}"
+    text = f"est. {currency.format(total)} for {plural(count, 'task')}"
     if max_cost is not None and total > max_cost + 1e-9:
         raise InvalidRequest(
-            f"this batch would cost up to {currency.format(total)} ({count} tasks at "
+            f"this batch would cost up to {currency.format(total)} ({plural(count, 'task')} at "
             f"{service}'s published prices), over max_cost={currency.format(max_cost)}; nothing "
-            "was sent. Raise max_cost, or send fewer or cheaper tasks.")
+            "was sent. Raise max_cost (--max-cost on the command line), or send fewer or "
+            "cheaper tasks.")
     return text
