@@ -59,31 +59,63 @@ def sandbox_stats(url: str) -> dict[str, Any]:
         return json.load(r)
 
 
-def measure(scenario: Scenario, run: Run) -> tuple[dict[str, Any] | str, dict[str, Any]]:
+def _proc_figures(pid: int) -> dict[str, float]:
+    """CPU seconds and peak RSS of a live process, from /proc (Linux): for a run stopped at its
+    cap, which cannot report them itself."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        peak_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return {"cpu_s": (int(fields[11]) + int(fields[12])) / ticks, "peak_rss_mb": peak_kb / 1024}
+
+
+def _contender(command: list[str], env: dict[str, str], cap: float | None
+               ) -> dict[str, Any] | str:
+    """Run the contender's process: its JSON line, its error, or (stopped at ``cap`` real
+    seconds) what /proc says of it with ``"capped": True``."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        stdout, stderr = proc.communicate(timeout=cap or 3600)
+    except subprocess.TimeoutExpired:
+        figures = _proc_figures(proc.pid)
+        proc.kill()
+        proc.communicate()
+        return {"capped": True, "wall_real_s": time.perf_counter() - t0, "completed": None,
+                **figures}
+    if proc.returncode != 0:
+        print(stderr[-3000:], file=sys.stderr)
+        return (stderr.strip().splitlines() or ["?"])[-1][:160]
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def measure(scenario: Scenario, run: Run, cap: float | None
+            ) -> tuple[dict[str, Any] | str, dict[str, Any]]:
     """The contender's own figures (or its error) and the sandbox's stats after it."""
     n, speed = run.n or scenario.n, run.speed or scenario.speed
     proc, env, url = start_sandbox(speed, scenario.options())
     try:
         command = [sys.executable, "-m", "bench.peers", scenario.service, run.contender, str(n),
                    str(speed)] + ([] if scenario.paced else ["unpaced"])
-        out = subprocess.run(command, env={**os.environ, **env}, cwd=ROOT, capture_output=True,
-                             text=True, timeout=3600)
+        measured = _contender(command, env, cap)
+        if isinstance(measured, dict) and measured.get("capped"):
+            measured["wall_s"] = measured["wall_real_s"] * speed
         stats = sandbox_stats(url)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
-    if out.returncode != 0:
-        print(out.stderr[-3000:], file=sys.stderr)
-        return (out.stderr.strip().splitlines() or ["?"])[-1][:160], stats
-    return json.loads(out.stdout.strip().splitlines()[-1]), stats
+    return measured, stats
 
 
-def row(scenario: Scenario, run: Run, limit_of: dict[int, float]) -> dict[str, Any]:
+def row(scenario: Scenario, run: Run, limit_of: dict[int, float], cap: float | None
+        ) -> dict[str, Any]:
     n, speed = run.n or scenario.n, run.speed or scenario.speed
     base = {"scenario": scenario.key, "title": scenario.title, "contender": run.contender,
             "tasks": scenario.n, "measured_tasks": n, "speed": speed}
-    measured, stats = measure(scenario, run)
+    measured, stats = measure(scenario, run, cap)
     if isinstance(measured, str):
         return {**base, "error": measured, "note": "FAILED: " + measured}
     requests = stats["requests"]
@@ -96,12 +128,20 @@ def row(scenario: Scenario, run: Run, limit_of: dict[int, float]) -> dict[str, A
     wall = measured["wall_s"] * scale
     outx = stats["outx"]
     note = ""
-    if n != scenario.n:
+    if measured.get("capped"):
+        note = (f"STOPPED at the cap ({cap:.0f} real s, {run.cap[1]:g} x {run.cap[0]}'s wall) "
+                f"after {stats[scenario.service]['creates']:,} creates: wall, CPU and RSS are "
+                "lower bounds")
+    elif n != scenario.n:
         note = (f"sample of {n} at x{speed:g}, wall and CPU extrapolated x{scale:g}"
                 if run.extrapolate else f"sample of {n} at x{speed:g}, not extrapolated: "
                                         f"wall and limit are for {n} tasks")
+    if run.contender == "asyncio-burst" and scenario.paced and status_reads:
+        # A burst asks for a read every 5 s; at a high speed the client may not keep up.
+        note += (f"; it read each task every {measured['wall_s'] * n / status_reads:.1f} s "
+                 "on average (5 s asked)")
     return {
-        **base, "completed": measured["completed"],
+        **base, "completed": measured["completed"], "capped": bool(measured.get("capped")),
         "wall_s": round(wall, 1), "wall_real_s": round(measured["wall_real_s"] * scale, 2),
         "limit_s": round(limit, 1), "wall_over_limit": round(wall / limit, 3),
         "excess_s": round(wall - limit, 1),
@@ -134,11 +174,19 @@ def run_scenario(scenario: Scenario) -> tuple[dict[str, Any], list[dict[str, Any
     rows = []
     for run in scenario.runs:
         print(f"... {scenario.key}. {scenario.title}: {run.contender}", file=sys.stderr, flush=True)
-        rows.append(row(scenario, run, limit_of))
+        cap = None
+        if run.cap:
+            other = next((r for r in rows if r["contender"] == run.cap[0] and "wall_real_s" in r),
+                         None)
+            cap = run.cap[1] * other["wall_real_s"] if other else None
+        rows.append(row(scenario, run, limit_of, cap))
     add_best_peer(rows)
     info = {"key": scenario.key, "title": scenario.title, "service": scenario.service,
             "n": scenario.n, "speed": scenario.speed, "limit_s": round(limit_of[scenario.n], 1),
             "sandbox": scenario.options(), "paced": scenario.paced}
+    if scenario.service == "outx" and scenario.paced:
+        info["ideal_last_create_s"] = (scenario.n - 1) * 3600.0 / limits.OUTX_PACE_PER_HOUR
+        info["kit_rule_last_create_s"] = round(limits.kit_pace_last_create(scenario.n), 1)
     return info, rows
 
 
