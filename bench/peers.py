@@ -8,8 +8,9 @@ interval below is in service seconds and divided by SPEED when slept, as kit doe
 
 OutX
 - docs: the docs' curl loop: create, poll every 5 s until completed, then the next profile.
-- mcp: OutX's MCP server's pattern: create, poll that task every 5 s up to 30 times, then the
-  next (one task at a time; a task not done after 30 reads is left, as the MCP tool gives up).
+- mcp: OutX's MCP server's pattern (outx-mcp-server, ``pollTask``): create, read that task at
+  once and then every 5 s, 30 reads at most, then the next (one task at a time; a task not done
+  after 30 reads is left, as the MCP tool gives up with an error).
 - asyncio-burst: create all at once (``gather``), poll each task every 5 s.
 - asyncio-paced: a create every 72 s (50 per hour, evenly), each task polled every 5 s.
 Linkup (each creates in POSTs of 100, in input order; a full queue answers 429
@@ -111,11 +112,14 @@ def outx_docs(slugs: list[str]) -> int:
 
 
 def outx_mcp(slugs: list[str]) -> int:
+    """outx-mcp-server's ``OutxClient.pollTask``: read at once, then every 5 s, 30 reads at most
+    (~150 s), then an error naming the task; an agent calls the tool for the next profile."""
     done = 0
     for slug in slugs:
         task_id = outx_create(slug)
-        for _ in range(MCP_ATTEMPTS):
-            nap(DOCS_POLL)
+        for attempt in range(MCP_ATTEMPTS):
+            if attempt:
+                nap(DOCS_POLL)
             if outx_status(task_id) in ("completed", "failed"):
                 done += 1
                 break
