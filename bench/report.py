@@ -66,11 +66,13 @@ def verdicts(infos: list[dict[str, Any]], rows: list[dict[str, Any]],
                     f"peer {top['contender']} {top['wall_s']:,.1f} s (kit <= best)")
             say(k["status_reads_per_task"] <= 0.1,
                 f"2 reads: {k['status_reads_per_task']} status requests per task (<= 0.1)")
-            say(k["http_429"] == 0, f"2 429s: {k['http_429']} (none)")
+            say(k["http_429"] == 0, f"2 429s: {k['http_429']} (none)"
+                + (f": {k['http_429_by_route']}" if k["http_429"] else ""))
         elif key == "3":
             say(k["excess_s"] <= 30, f"3 wall: {k['excess_s']:,.1f} s over the limit "
                 f"{k['limit_s']:,.1f} s (<= 30)")
-            say(k["http_429"] == 0, f"3 429s: {k['http_429']} (none)")
+            say(k["http_429"] == 0, f"3 429s: {k['http_429']} (none)"
+                + (f": {k['http_429_by_route']}" if k["http_429"] else ""))
         elif key == "4":
             h = _by(rows, "4", "asyncio-burst")
             # stopped at its cap, a run under 400 MB so far may still grow: no PASS
@@ -145,6 +147,10 @@ def markdown(mode: str, elapsed: float, infos: list[dict[str, Any]], rows: list[
                   + ", ".join(f"{k}={v}" for k, v in info["sandbox"].items()) + ".", ""]
         lines += _table([r for r in rows if r["scenario"] == info["key"]], info["service"])
         lines.append("")
+        if info["service"] == "outx" and info["paced"]:
+            lines += ["Flagging is the sandbox's *model* of OutX's warning, not a published rule: "
+                      "more than 10 creates in a minute or 120 in an hour flags the team for 6 "
+                      "hours, during which its extensions start no task.", ""]
         if "kit_rule_last_create_s" in info:
             ideal, rule = info["ideal_last_create_s"], info["kit_rule_last_create_s"]
             lines += [f"kit's own pace rule (`kit.Pace()`: 50/h and 5/min counted over windows "
@@ -192,23 +198,35 @@ def write(out: Path, mode: str, elapsed: float, infos: list[dict[str, Any]],
 
 
 def chart(out: Path, infos: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """Per scenario: wall / limit (top) and status reads per task (bottom), kit in green."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
-    fig, axes = plt.subplots(1, max(1, len(infos)), figsize=(4.2 * max(1, len(infos)), 4))
-    axes = axes if len(infos) > 1 else [axes]
-    for ax, info in zip(axes, infos, strict=False):
+    width = max(1, len(infos))
+    fig, axes = plt.subplots(2, width, figsize=(4.4 * width, 6.4), squeeze=False)
+    for column, info in enumerate(infos):
         mine = [r for r in rows if r["scenario"] == info["key"] and "wall_s" in r]
-        names = [r["contender"] for r in mine]
-        values = [r["wall_over_limit"] for r in mine]
-        colors = ["tab:green" if n == "kit" else "tab:gray" for n in names]
-        ax.barh(names, values, color=colors)
-        ax.axvline(1.0, color="black", linewidth=0.8)
-        ax.set_xscale("log")
-        ax.set_title(f"{info['key']}. {info['title']}", fontsize=9)
-        ax.set_xlabel("wall / limit (log; 1 = the limit)")
-        ax.invert_yaxis()
-    fig.tight_layout()
+        names = [r["contender"] + ("*" if r.get("note") else "") for r in mine]
+        colors = ["tab:green" if r["contender"] == "kit" else "tab:gray" for r in mine]
+        for row, (metric, label, line) in enumerate((
+                ("wall_over_limit", "wall / limit (log; 1 = the limit)", 1.0),
+                ("status_reads_per_task", "status reads per task (log)", None))):
+            ax = axes[row][column]
+            values = [max(r[metric], 1e-3) for r in mine]
+            bars = ax.barh(names, values, color=colors)
+            ax.bar_label(bars, labels=[f"{v:.3g}" for v in values], fontsize=7, padding=2)
+            if line:
+                ax.axvline(line, color="black", linewidth=0.8)
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel(label, fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.invert_yaxis()
+            if row == 0:
+                ax.set_title(f"{info['key']}. {info['title']}", fontsize=9)
+    fig.text(0.01, 0.005, "* sample or stopped run: see the table's note", fontsize=7)
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
     fig.savefig(out / "results.png", dpi=110)

@@ -148,6 +148,8 @@ def row(scenario: Scenario, run: Run, limit_of: dict[int, float], cap: float | N
         "status_reads_per_task": round(status_reads / n, 3),
         "requests": sum(r["count"] for r in requests if r["route"] != "/_sandbox/stats"),
         "http_429": sum(r["count"] for r in requests if r["status"] == 429),
+        "http_429_by_route": "; ".join(f"{r['method']} {r['route']}: {r['count']}"
+                                       for r in requests if r["status"] == 429),
         "max_actions_per_minute": outx["max_actions_per_minute"] if scenario.service == "outx"
         else "", "max_actions_per_hour": outx["max_actions_per_hour"]
         if scenario.service == "outx" else "",

@@ -64,7 +64,7 @@ def _scenarios(outx: tuple[int, float, int, float, int, float], linkup: tuple[in
             Run("docs", agora[2], None, True), Run("asyncio-polite"), Run("asyncio-rude"),
             Run("kit")), AGORA),
         Scenario("4", f"{memory[0]:,} tasks in flight at once", "outx", memory[0], memory[1],
-                 (Run("asyncio-burst"), Run("kit", cap=("asyncio-burst", 2.5))), OUTX_FAST,
+                 (Run("asyncio-burst"), Run("kit", cap=("asyncio-burst", 2.0))), OUTX_FAST,
                  paced=False),
     ]
 
