@@ -6,28 +6,33 @@ The sandbox's origin and keys come from the environment (``*_BASE_URL``, ``*_API
 interval below is in service seconds and divided by SPEED when slept, as kit does with
 ``time_scale``: all contenders see the same service.
 
-OutX
+**OutX**
+
 - docs: the docs' curl loop: create, poll every 5 s until completed, then the next profile.
 - mcp: OutX's MCP server's pattern (outx-mcp-server, ``pollTask``): create, read that task at
   once and then every 5 s, 30 reads at most, then the next (one task at a time; a task not done
   after 30 reads is left, as the MCP tool gives up with an error).
 - asyncio-burst: create all at once (``gather``), poll each task every 5 s.
 - asyncio-paced: a create every 72 s (50 per hour, evenly), each task polled every 5 s.
-Linkup (each creates in POSTs of 100, in input order; a full queue answers 429
+
+**Linkup** (each creates in POSTs of 100, in input order; a full queue answers 429
 ``TASKS_QUEUE_LIMIT_EXCEEDED``: they try again 2 s later, as the error says "wait")
+
 - sdk-bulk: the official ``linkup-sdk`` (async client), bulk polling through ``list_tasks``
   (tasks pending or processing, pages of 100) every 2 s, as Linkup's best-practices page shows.
 - sdk-per-task: the official ``linkup-sdk``, ``get_task`` per task every 2 s (the page's other way).
 - asyncio: raw aiohttp, per-task polling every 2 s.
-Agora
+
+**Agora** (its docs give no poll interval: 5 s, as OutX's)
+
 - docs: create, confirm, poll every 5 s until done, then the next (one at a time).
 - asyncio-polite: within the published limits: a create and its confirm every 12 s (5/min),
   one status read per second in all, round-robin over unfinished tasks.
 - asyncio-rude: creates and confirms all at once, each task polled every 5 s; a 429 is slept off
   (Retry-After) and retried.
-Any service
-- kit: ``kit.profiles`` (its default safe pace; ``Pace.unlimited()`` where the pace is lifted),
-  ``kit.Linkup`` submit + wait, ``kit.deep_dives(confirm=True)``.
+
+**kit**: ``kit.profiles`` (its default safe pace; ``Pace.unlimited()`` where the pace is lifted),
+``kit.Linkup`` submit + wait, ``kit.deep_dives(confirm=True)``; a fresh journal per run.
 """
 
 from __future__ import annotations
