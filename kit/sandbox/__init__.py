@@ -80,6 +80,8 @@ class Sandbox:
     OutX tasks are worked by each team's ``outx_extensions`` Chrome extensions, one task each at
     a time, for ``outx_delay`` service seconds; ``outx_flag`` = (per minute, per hour, seconds)
     models LinkedIn flagging a team that bursts (``None``: never); see ``kit.sandbox.outx``.
+    ``durations_by_input``: every task's duration is drawn from its own input (and the seed), not
+    from one shared stream, so it is the same whatever order tasks arrive in (the benchmark).
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class Sandbox:
         agora_stuck: Iterable[str] = (),
         agora_credits: int = 100,
         journal: str | None = None,
+        durations_by_input: bool = False,
     ) -> None:
         from ..core.secrets import is_loopback_host
 
@@ -132,21 +135,24 @@ class Sandbox:
                                            stuck=set(outx_stuck), unavailable=set(outx_unavailable),
                                            extensions=outx_extensions, flagging=outx_flag is not None,
                                            flag_per_minute=per_minute, flag_per_hour=per_hour,
-                                           flag_seconds=flag_seconds), seed)
+                                           flag_seconds=flag_seconds,
+                                           durations_by_input=durations_by_input), seed)
         linkup_key = {team: self._keys[("linkup", team)] for team in TEAMS["linkup"]}
         self.linkup = LinkupSandbox(
             self.clock,
             [LinkupAccount("acme", linkup_key["acme"]), LinkupAccount("globex", linkup_key["globex"]),
              LinkupAccount("low-credits", linkup_key["low-credits"], credits=120),
              LinkupAccount("over-budget", linkup_key["over-budget"], budget_exceeded=True)],
-            LinkupConfig(queue_limit=linkup_queue_limit, fail=set(linkup_fail)), seed)
+            LinkupConfig(queue_limit=linkup_queue_limit, fail=set(linkup_fail),
+                         durations_by_input=durations_by_input), seed)
         agora_key = {team: self._keys[("agora", team)] for team in TEAMS["agora"]}
         self.agora = AgoraSandbox(
             self.clock,
             [AgoraAccount("acme", agora_key["acme"], credits=agora_credits),
              AgoraAccount("globex", agora_key["globex"]),
              AgoraAccount("broke", agora_key["broke"], credits=0)],
-            AgoraConfig(delay=agora_delay, stuck=set(agora_stuck)), seed)
+            AgoraConfig(delay=agora_delay, stuck=set(agora_stuck),
+                        durations_by_input=durations_by_input), seed)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None

@@ -51,6 +51,9 @@ class AgoraConfig:
     onchain_delay: tuple[float, float] = (60.0, 120.0)  # on-chain pull: 1-2 min, drawn uniformly
     onchain_fail: set[str] = field(default_factory=set)  # contracts whose pull fails ("4")
     onchain_garbled: set[str] = field(default_factory=set)  # pulls delivering text, not JSON
+    # Draw each task's duration from its contract (and service) instead of the shared stream,
+    # so that it does not depend on the order of creates and confirms (the benchmark's limit).
+    durations_by_input: bool = False
     limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {
         "open": (10, 60.0), "account": (10, 60.0), "create": (5, 60.0), "other": (5, 60.0),
         "onchain": (5, 60.0), "confirm": (5, 60.0), "status": (1, 1.0), "purchase": (5, 60.0),
@@ -205,7 +208,14 @@ class AgoraSandbox:
         task["status"], task["last_updated"], task["confirmed"] = "2", now, True
         stuck = task.get("contract_address") in self.config.stuck
         low, mode, high = self.config.delay
-        task["due"] = None if stuck else now + self.rng.triangular(low, high, mode)
+        rng = self._timing(task)
+        task["due"] = None if stuck else now + rng.triangular(low, high, mode)
+
+    def _timing(self, task: dict[str, Any]) -> random.Random:
+        """Where a task's duration is drawn from: the shared stream, or its own input's."""
+        if not self.config.durations_by_input:
+            return self.rng
+        return random.Random(f"{self.seed}:agora:{task['service']}:{task.get('contract_address')}")
 
     def _own_task(self, request: web.Request, account: AgoraAccount) -> dict[str, Any] | None:
         """The task in the path, if it is this account's (another's is as unknown as none)."""
@@ -283,7 +293,7 @@ class AgoraSandbox:
         now = self.clock.now()
         task["status"], task["last_updated"], task["confirmed"] = "2", now, True
         stuck = contract in self.config.stuck
-        task["due"] = None if stuck else now + self.rng.uniform(*self.config.onchain_delay)
+        task["due"] = None if stuck else now + self._timing(task).uniform(*self.config.onchain_delay)
         self.creates[("on-chain-data", contract)] += 1
         return web.json_response(self.as_json(task))
 

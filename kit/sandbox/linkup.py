@@ -44,6 +44,9 @@ class LinkupConfig:
     queue_limit: int = 500  # tasks in flight (pending + processing) per account
     fail: set[str] = field(default_factory=set)  # queries / URLs whose task fails
     requests_per_second: float = 50.0  # TOO_MANY_REQUESTS above this, per account (service time)
+    # Draw each task's queue delay and duration from its own (type, input) instead of the shared
+    # stream, so that they do not depend on the order tasks arrive in (the benchmark's limit).
+    durations_by_input: bool = False
 
 
 def _error(status: int, code: str, message: str, details: list | None = None) -> web.Response:
@@ -320,7 +323,9 @@ class LinkupSandbox:
         echoed = normalized(kind, data) if kind in ECHOED else dict(data)
         depth = echoed.get("depth", "standard") if kind == "search" else None
         low, high = DURATIONS[(kind, depth)]
-        starts = now + self.rng.uniform(*QUEUE_DELAY)
+        timing = (random.Random(f"{self.seed}:linkup:{kind}:{json.dumps(echoed, sort_keys=True)}")
+                  if self.config.durations_by_input else self.rng)
+        starts = now + timing.uniform(*QUEUE_DELAY)
         key = echoed.get("url") if kind in ("fetch", "extract") else echoed.get("q")
         fails = None
         if key in self.config.fail:
@@ -329,7 +334,7 @@ class LinkupSandbox:
         task_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         self.tasks[task_id] = {"account": account_key, "type": kind, "input": echoed,
                                "sent": data, "key": key, "created": now, "starts": starts,
-                               "due": starts + self.rng.uniform(low, high), "fails": fails}
+                               "due": starts + timing.uniform(low, high), "fails": fails}
         return task_id
 
     async def get(self, request: web.Request) -> web.Response:

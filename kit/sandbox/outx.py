@@ -96,6 +96,9 @@ class OutXConfig:
     flag_per_minute: int = 10  # more creates than this in 60 service s flag the team
     flag_per_hour: int = 120  # more creates than this in 3600 service s flag the team
     flag_seconds: float = 21600.0  # how long a flag lasts (service s)
+    # Draw each task's duration from its own input (seed, kind, subject) instead of the shared
+    # stream, so that it does not depend on the order tasks arrive in (the benchmark's limit).
+    durations_by_input: bool = False
 
     def __post_init__(self) -> None:
         if self.extensions < 0:
@@ -249,6 +252,13 @@ class OutXSandbox:
         return None
 
     # -- the worker model ------------------------------------------------------------------
+    def duration_of(self, kind: str, value: str) -> float:
+        """The work a new task of ``kind`` on ``value`` (its subject) takes, in service seconds:
+        the next draw of the shared stream, or with ``durations_by_input`` a draw of its own."""
+        rng = (random.Random(f"{self.seed}:outx:{kind}:{value}") if self.config.durations_by_input
+               else self.rng)
+        return max(0.0, self.config.delay(rng))
+
     def _crew(self, team: str) -> _Crew:
         if team not in self.crews:
             self.crews[team] = _Crew(free=[-math.inf] * self.config.extensions)
@@ -330,7 +340,7 @@ class OutXSandbox:
             stuck = value in self.config.stuck
             now = self.clock.now()
             task = {"team": team.name, "kind": kind, "input": fields, "created": now,
-                    "duration": None if stuck else max(0.0, self.config.delay(self.rng)),
+                    "duration": None if stuck else self.duration_of(kind, value),
                     "failure": self._failure(kind, fields), "start": None, "due": None}
             self.tasks[task_id] = task
             self.creates[(kind, value)] += 1
