@@ -137,9 +137,18 @@ async def test_queue_limit_waits_for_room_and_sends_the_rest():
             tasks = await c.submit(_searches(130, "queued"))
             assert [t.input["q"] for t in tasks] == [f"queued {i}" for i in range(130)]
             assert sum(sb.linkup.creates.values()) == 130  # each created once
-            assert c.http.stats[("create-tasks", 429)] >= 1
+            # The first POST (100 > 40) learns the limit; after that each POST fits the room.
+            assert c.http.stats[("create-tasks", 429)] == 1
             await c.wait(tasks, progress=False)
         assert all(t.status is kit.Status.COMPLETED for t in tasks)
+
+
+def test_a_large_batch_is_sized_to_the_queue_and_never_refused():
+    with kit.Sandbox(speed=200, linkup_queue_limit=150) as sb:
+        df = kit.search([f"sized {i}" for i in range(400)], depth="fast", progress=False)
+        assert (df["status"] == "completed").all() and len(df) == 400
+        assert sb.log.count("/v1/tasks", method="POST", status=429) == 0
+        assert sum(sb.linkup.creates.values()) == 400
 
 
 def test_out_of_credits_stops_the_batch_and_keeps_what_was_created(sandbox):

@@ -6,6 +6,7 @@ billed like the synchronous call, so a duplicate submission costs real money.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -404,6 +405,12 @@ class Linkup(ServiceClient):
         super().__init__(api_key, **options)
         self._watermark: datetime | None = None  # the newest updatedAt the last bulk read saw
         self._bulk_seen: set[str | None] = set()  # tasks a bulk read established already
+        # The queue as the last list read showed it (limit, in flight), and what this client
+        # created since: a POST is sized to the room left instead of taking a 429 to learn it.
+        self._quota: tuple[int, int] | None = None
+        self._created_since_quota = 0
+        self._room_lock = asyncio.Lock()
+        self._posting = 0  # tasks in POSTs not answered yet (a list read may not count them)
 
     # -- creating --------------------------------------------------------------------------
     async def submit(self, tasks: Iterable[Mapping[str, Any]], *,
@@ -421,9 +428,22 @@ class Linkup(ServiceClient):
         created: list[Task] = []
         size = MAX_BATCH
         while len(created) < len(items):
-            batch = items[len(created):len(created) + size]
+            async with self._room_lock:  # concurrent senders reserve room one at a time
+                if self._created_since_quota and self._quota is None:
+                    await self._queue_room()  # a second POST: learn the queue's limit first
+                if (room := self._known_room()) < min(size, len(items) - len(created)):
+                    size = room or await self._room(queue_wait)
+                    if size == 0:
+                        full = RateLimited(f"Linkup's queue stayed full for {queue_wait} "
+                                           f"service seconds; {len(created)} of {len(items)} "
+                                           "tasks were created, the rest were not sent",
+                                           code=QUEUE_FULL, service="Linkup")
+                        full.tasks = created
+                        raise full
+                batch = items[len(created):len(created) + size]
+                self._created_since_quota += len(batch)  # reserved before the POST goes
             try:
-                data = await self._call(CREATE, json_body=batch)
+                data = await self._post(batch)
             except ServiceUnreachable as exc:  # nothing was sent: the rest stays to send later
                 exc.tasks = created
                 raise
@@ -433,6 +453,7 @@ class Linkup(ServiceClient):
                 created.extend(await self._reconcile(batch, exc))
                 continue
             except (PaymentRequired, RateLimited) as exc:
+                self._created_since_quota -= len(batch)  # refused: nothing was created
                 if exc.code != QUEUE_FULL:
                     exc.tasks = created
                     raise
@@ -446,6 +467,22 @@ class Linkup(ServiceClient):
             created.extend(self._created(batch, data))
             size = MAX_BATCH
         return created
+
+    async def _post(self, batch: list[dict[str, Any]]) -> Any:
+        """The create request, counted while it is out (a list read may not show its tasks)."""
+        self._posting += len(batch)
+        try:
+            return await self._call(CREATE, json_body=batch)
+        finally:
+            self._posting -= len(batch)
+
+    def _known_room(self) -> int:
+        """Tasks that fit in Linkup's queue by the last list read and what was created since
+        (a lower bound: tasks finished since then made more room); MAX_BATCH when unknown."""
+        if self._quota is None:
+            return MAX_BATCH
+        limit, in_flight = self._quota
+        return max(0, min(MAX_BATCH, limit - in_flight - self._created_since_quota))
 
     def _created(self, batch: list[dict[str, Any]], data: Any) -> list[Task]:
         """The tasks of an answered create, in the batch's order, journaled at once.  An item kit
@@ -608,6 +645,9 @@ class Linkup(ServiceClient):
                                service="Linkup")
         meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
         quota = body.get("quota") if isinstance(body.get("quota"), dict) else {}
+        limit, in_flight = _count(quota.get("limit"), None), _count(quota.get("inFlight"), None)
+        if limit is not None and in_flight is not None:
+            self._quota, self._created_since_quota = (limit, in_flight), self._posting
         return TaskList(tasks=[to_task(d) for d in body["data"]],
                         page=_count(meta.get("page"), page),
                         page_size=_count(meta.get("pageSize"), page_size),
