@@ -64,6 +64,8 @@ def verdicts(infos: list[dict[str, Any]], rows: list[dict[str, Any]],
                 top = min(best, key=lambda r: r["wall_s"])
                 say(k["wall_s"] <= top["wall_s"], f"2 vs peers: kit {k['wall_s']:,.1f} s, best "
                     f"peer {top['contender']} {top['wall_s']:,.1f} s (kit <= best)")
+            else:  # a verdict never goes missing: no peer to compare with is a FAIL
+                say(False, "2 vs peers: no peer run finished, nothing to compare with")
             say(k["status_reads_per_task"] <= 0.1,
                 f"2 reads: {k['status_reads_per_task']} status requests per task (<= 0.1)")
             say(k["http_429"] == 0, f"2 429s: {k['http_429']} (none)"
@@ -86,6 +88,9 @@ def verdicts(infos: list[dict[str, Any]], rows: list[dict[str, Any]],
                 say(k["cpu_s"] <= 1.2 * h["cpu_s"], f"4 CPU: {at_least}"
                     f"{k['cpu_s'] / h['cpu_s']:.2f} x the "
                     f"hand-written loop's ({k['cpu_s']:.1f} s vs {h['cpu_s']:.1f} s; <= 1.2)")
+            else:
+                say(False, "4 wall and CPU: the hand-written loop did not finish, nothing to "
+                    "compare with")
     if frame is not None:
         ours, theirs = frame["kit.frames.profiles_frame"], frame["pandas.json_normalize"]
         ratio = theirs["seconds"] / max(ours["seconds"], 1e-9)
