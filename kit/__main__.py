@@ -456,7 +456,7 @@ def _add_sandbox_commands(sub: Any) -> None:
                    help="how much faster than real service time the sandbox runs (default 360: "
                         "an hour of OutX's pace in 10 s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sandbox's data")
-    p.set_defaults(parser=p, func=demo)
+    p.set_defaults(parser=p, func=demo, sandbox=True)  # its sandbox ends with it
 
     p = sub.add_parser("sandbox", help="serve the sandbox in the foreground",
                        description="Serve the emulation of OutX, Linkup and Agora on a loopback "
@@ -483,7 +483,7 @@ def interrupted(args: argparse.Namespace) -> str:
     tasks the journal holds)."""
     output = getattr(args, "output", None)
     unwritten = f"nothing was written{f' to {output}' if output else ''}"
-    if getattr(args, "sandbox", False) or args.command == "demo":
+    if getattr(args, "sandbox", False):  # an embedded sandbox: --sandbox, or the demo's own
         return f"stopped; {unwritten}; nothing to resume: {EMBEDDED_SANDBOX}"
     again = "kit resume" + (f" -o {output}" if output else "")
     return f"stopped; {unwritten}. `{again}` carries on and writes the table; `kit jobs` lists jobs."

@@ -12,10 +12,8 @@ SLOW = 1e-3  # service time barely moves: the durations read back are the drawn 
 
 
 async def _outx_durations(slugs: list[str], by_input: bool) -> dict[str, float]:
-    sb = kit.Sandbox(speed=SLOW, seed=3, activate=False, outx_flag=None,
-                     durations_by_input=by_input)
-    sb.start()
-    try:
+    with kit.Sandbox(speed=SLOW, seed=3, activate=False, outx_flag=None,
+                     durations_by_input=by_input) as sb:
         headers = {"x-api-key": sb.api_key("outx")}
         async with aiohttp.ClientSession(headers=headers) as session:
             for slug in slugs:
@@ -23,27 +21,19 @@ async def _outx_durations(slugs: list[str], by_input: bool) -> dict[str, float]:
                                         json={"profile_slug": slug}) as r:
                     assert r.status == 200
         return {t["input"]["profile_slug"]: t["duration"] for t in sb.outx.tasks.values()}
-    finally:
-        sb.stop()
 
 
 async def _linkup_durations(items: list[dict], by_input: bool) -> dict[str, float]:
-    sb = kit.Sandbox(speed=SLOW, seed=3, activate=False, durations_by_input=by_input)
-    sb.start()
-    try:
+    with kit.Sandbox(speed=SLOW, seed=3, activate=False, durations_by_input=by_input) as sb:
         headers = {"Authorization": f"Bearer {sb.api_key('linkup')}"}
         async with aiohttp.ClientSession(headers=headers) as session:
             async with session.post(f"{sb.url}/v1/tasks", json=items) as r:
                 assert r.status == 200
         return {t["input"]["q"]: t["due"] - t["created"] for t in sb.linkup.tasks.values()}
-    finally:
-        sb.stop()
 
 
 async def _agora_durations(contracts: list[str], by_input: bool) -> dict[str, float]:
-    sb = kit.Sandbox(speed=SLOW, seed=3, activate=False, durations_by_input=by_input)
-    sb.start()
-    try:
+    with kit.Sandbox(speed=SLOW, seed=3, activate=False, durations_by_input=by_input) as sb:
         headers = {"X-API-Key": sb.api_key("agora")}
         async with aiohttp.ClientSession(headers=headers) as session:
             for contract in contracts:  # create then confirm each, as a client would
@@ -54,8 +44,6 @@ async def _agora_durations(contracts: list[str], by_input: bool) -> dict[str, fl
                     assert r.status == 200
         return {t["contract_address"]: t["due"] - t["last_updated"]
                 for t in sb.agora.tasks.values()}
-    finally:
-        sb.stop()
 
 
 @pytest.mark.asyncio
