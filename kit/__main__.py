@@ -225,10 +225,10 @@ def batch(args: argparse.Namespace) -> int:
         options.update(confirm=args.confirm)
     if getattr(args, "max_cost", None) is not None:
         options["max_cost"] = args.max_cost
-    if args.command in LINKEDIN_COMMANDS and (args.per_hour or args.per_minute):
-        default = kit.Pace()
-        options["pace"] = kit.Pace(per_hour=args.per_hour or default.per_hour,
-                                   per_minute=args.per_minute or default.per_minute)
+    if args.command in LINKEDIN_COMMANDS:
+        options.update(pace=linkedin_pace(args))
+        if args.patience is not None:
+            options["patience"] = args.patience * 60
     if args.speed is not None and not args.sandbox:  # a real service's clock cannot be sped up
         raise InvalidRequest("--speed goes with --sandbox (the embedded sandbox's clock); a real "
                              "service runs at its own speed.")
@@ -252,6 +252,19 @@ def batch(args: argparse.Namespace) -> int:
               "with --confirm to start them (one Agora credit each; the tasks are reused, not "
               "created again)", file=sys.stderr)
     return 0
+
+
+def linkedin_pace(args: argparse.Namespace) -> Any:
+    """The pace the LinkedIn options ask for (kit's default where one is left out)."""
+    import kit
+
+    default = kit.Pace()
+    chosen = {"per_hour": args.per_hour, "per_minute": args.per_minute,
+              "pending": args.pending, "hours": args.hours, "days": args.days, "tz": args.tz}
+    try:
+        return kit.Pace(**{k: v for k, v in chosen.items() if v is not None})
+    except ValueError as exc:
+        raise InvalidRequest(f"{exc} (kit's default: {default.describe()}).") from None
 
 
 def resume(args: argparse.Namespace) -> int:
@@ -391,6 +404,19 @@ def _add_batch_commands(sub: Any) -> None:
                                 "risks your team's LinkedIn account)")
             p.add_argument("--per-minute", type=float, metavar="N",
                            help="LinkedIn actions per minute (default 5)")
+            p.add_argument("--pending", type=int, metavar="N",
+                           help="send only while fewer of your team's tasks than this wait for "
+                                "its Chrome extension to pick them up (default 1: no backlog "
+                                "that the extension would work in a burst)")
+            p.add_argument("--hours", metavar="HH:MM-HH:MM",
+                           help="send only between these hours, e.g. 08:00-19:00")
+            p.add_argument("--days", metavar="DAYS", help="send only on these days, e.g. Mon-Fri")
+            p.add_argument("--tz", metavar="ZONE",
+                           help="the time zone of --hours and --days, e.g. Europe/Paris "
+                                "(default: this machine's)")
+            p.add_argument("--patience", type=float, metavar="MINUTES",
+                           help="stop (resumably: `kit resume` carries on) when the extension "
+                                "has picked nothing up for this long (default 15)")
         else:
             p.add_argument("--max-cost", type=float, metavar="AMOUNT",
                            help="refuse the batch, before sending anything, if it could cost "

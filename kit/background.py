@@ -9,6 +9,7 @@ in a worker thread.  ``wait=True`` blocks until the job ends; ``wait=False`` han
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from . import frames
-from .core.client import ServiceClient
+from .core.client import PATIENCE, ServiceClient
 from .core.config import active_target
 from .core.errors import (
     RESUME_HINT,
@@ -94,10 +95,14 @@ class JobPlan:
 
 
 def pace_options(pace: Pace | None) -> dict[str, Any] | None:
-    if pace is None:
-        return None
-    return {"per_hour": pace.per_hour, "per_minute": pace.per_minute, "per_day": pace.per_day,
-            "jitter": pace.jitter}
+    return None if pace is None else pace.options()
+
+
+def stored_pace(options: dict[str, Any]) -> Pace:
+    """The pace a job stored; one stored before per-kind caps (no ``pending``) keeps them."""
+    if "pending" not in options and options.get("per_day") is None:
+        options = {k: v for k, v in options.items() if k != "per_day"}
+    return Pace(**options)
 
 
 class Job:
@@ -126,6 +131,7 @@ class Job:
         self._ending: str = STOPPED  # the state a stop leaves: stopped (resumable) or cancelled
         self._stop_requested = False
         self._final: ProgressEvent | None = None
+        self._blocking = False
         self.index: pd.Index | None = None  # the input Series' index, for the frame's rows
 
     # -- what it is ------------------------------------------------------------------------
@@ -217,11 +223,14 @@ class Job:
         self.journal.set_job_options(self.id, options)
         self._record["options"] = options
 
-    def start(self, progress: ProgressSink | None = None) -> Job:
+    def start(self, progress: ProgressSink | None = None, *, blocking: bool = False) -> Job:
         """Run the job on a loop of its own in a worker thread (its output lands where it was
-        started).  A job this process runs already is not started twice."""
+        started).  A job this process runs already is not started twice.  ``blocking``: a
+        caller waits for it, so it gives up (resumably) when the service's worker takes
+        nothing for the client's ``patience`` (default 15 min; a background job waits on)."""
         if self._worker is not None:
             return self
+        self._blocking = blocking
         if progress is not None:
             self._sinks.append(progress)
         with _running_lock:
@@ -242,9 +251,12 @@ class Job:
     async def _run_with_client(self) -> None:
         options = self._record["options"]
         async with self._make_client() as client:
+            patience = client.patience if client.patience is not None else (
+                PATIENCE if self._blocking else None)
             runner = self._runner = JobRunner(
                 client, self.journal, self.id, timeout=options.get("timeout"),
-                fresh_since=options.get("fresh_since"), options=options, report=self._report)
+                fresh_since=options.get("fresh_since"), options=options, report=self._report,
+                patience=None if patience is None or math.isinf(patience) else patience)
             if self._stop_requested:
                 runner.stop()
             notes: list[str] = []
@@ -267,8 +279,8 @@ class Job:
                     sink.close(self._final)
             if runner.settled:
                 self.journal.set_job_state(self.id, DONE)
-            elif runner.stopped:
-                self.journal.set_job_state(self.id, self._ending)
+            elif runner.stopped:  # (a job that gave up on the worker says why: rows say it)
+                self.journal.set_job_state(self.id, self._ending, runner.gave_up)
             else:  # some tasks outlived their wait: resume reads them again
                 self.journal.set_job_state(self.id, STOPPED)
 
@@ -284,6 +296,8 @@ class Job:
         held = f"{created} created {'is' if created == 1 else 'are'} in the journal"
         if self._ending == CANCELLED:
             return f"cancelled: {held}"
+        if runner is not None and runner.gave_up:
+            held = f"{runner.gave_up}; {held}"
         if is_temporary(self.journal.path):  # a sandbox's own journal ends with the sandbox
             return (f"stopped: {held} of this sandbox (job {self.id}); kit.resume() carries on "
                     "while the sandbox runs")
@@ -334,7 +348,7 @@ class Job:
         raised with the frame as ``error.frame``.
         """
         if self._worker is None and self.state in (RUNNING, STOPPED):
-            self.start()
+            self.start(blocking=True)
         worker = self._worker
         if worker is None:  # done or cancelled before this handle: nothing to wait for
             return self.frame()
@@ -409,7 +423,7 @@ def start_job(client: ServiceClient, plan: JobPlan, *, wait: bool, progress: Any
     if not wait:
         return job.start(NullProgress() if progress is False else None)
     sink = make_progress(progress, plan.label, len(plan.items))
-    return job.start(sink).run_blocking()
+    return job.start(sink, blocking=True).run_blocking()
 
 
 def journal_for(journal: Any) -> Journal:
@@ -428,7 +442,7 @@ def client_factory(record: dict[str, Any], client_options: dict[str, Any]
     options = {"base_url": record["origin"], **client_options}
     pace = record["options"].get("pace")
     if "pace" not in options and pace is not None:  # the job's own pace, unless told otherwise
-        options["pace"] = Pace(**pace)
+        options["pace"] = stored_pace(pace)
     return lambda: cls(**options)
 
 

@@ -228,18 +228,23 @@ def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = Non
     are fetched once and fill every matching row; profiles the journal already holds are reused
     (``fresh=True`` fetches them again).
 
-    **Each fetch is a LinkedIn action on your team's account**, sent at ``pace`` (default
-    ``kit.Pace()``: at most 50 an hour and 5 a minute, spread out, shared with every process
-    using this key and journal): 2,000 profiles take about 40 hours.  ``wait=False`` returns a
-    :class:`kit.Job` at once (display it for a live bar; ``job.frame()``, ``job.wait()``,
-    ``job.stop()``, ``job.cancel()``); after a restart ``kit.resume()`` carries it on.
+    **Each fetch is a LinkedIn action on your team's account**, done when your team's OutX
+    Chrome extension picks the task up, and sent at ``pace`` (default ``kit.Pace()``: at most
+    50 an hour and 5 a minute, spread out; 80 profile visits a day; the next create only once
+    the last one was picked up, so that no backlog builds while the browser is closed; shared
+    with every process using this key and journal): 2,000 profiles take days.  A task waiting
+    for the extension is waiting, not failed: a blocking call stops (resumably) when the
+    extension has picked nothing up for ``patience`` service seconds (default 900), a
+    background job waits on.  ``wait=False`` returns a :class:`kit.Job` at once (display it
+    for a live bar; ``job.frame()``, ``job.wait()``, ``job.stop()``, ``job.cancel()``); after
+    a restart ``kit.resume()`` carries it on.
 
     Columns: ``input, profile_slug, profile_urn, task_id, status, error`` then ``name, headline,
     location, profile_url, connections, followers, about, experience, education, skills`` and
     the raw ``output``.  A profile the service refused, a failed task or one still unfinished
     ``timeout`` seconds after it was created (default 180, as OutX advises) is a row with
-    ``status`` and ``error`` set.  :func:`kit.frames.long_table` gives experience, education and
-    skills as long tables.
+    ``status`` and ``error`` set (the wait starts when the extension picks the task up).
+    :func:`kit.frames.long_table` gives experience, education and skills as long tables.
 
     Other ``options``: ``api_key``, ``base_url``, ``fresh``, ``poll_interval`` (seconds between
     two reads of a task; by default kit learns it from the batch), ``journal``, ``retry``,
@@ -572,7 +577,8 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
     for job in jobs:
         # The first call's timeout was about that call's wait: a resume waits its own.
         job.set_timeout(opts.get("timeout"))
-        job.start(make_progress(opts.get("progress"), job.label, job.progress().total))
+        job.start(make_progress(opts.get("progress"), job.label, job.progress().total),
+                  blocking=True)
         df = job.run_blocking()
         handled |= {t.id for t in job.tasks() if t.id}
         parts.append(df.assign(job_id=job.id))

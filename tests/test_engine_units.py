@@ -268,7 +268,7 @@ def test_two_connections_never_take_one_input_twice(tmp_path):
     def worker() -> None:
         with Journal(path) as book:  # a connection of its own, as another process has
             while True:
-                got, _, _ = book.claim(job_id, count=3)
+                got, *_ = book.claim(job_id, count=3)
                 if not got:
                     return
                 with lock:
@@ -288,15 +288,15 @@ def test_claims_spend_the_pace_and_the_budget_survives_a_restart(tmp_path):
     with Journal(path) as book:
         job_id = _job(book, 5)
         assert len(book.claim(job_id, count=1, pace=pace, budget=BUDGET)[0]) == 1
-        got, _, wait = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
+        got, _, wait, _ = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
         assert got == [] and 29 < wait <= 30  # spaced: 60 s / 2
     with Journal(tmp_path / "fast.sqlite3") as book:  # 60 times faster (a sandbox's speed)
         fast = _job(book, 5)
         assert len(book.claim(fast, count=1, pace=pace, budget=BUDGET, clock=ServiceClock(60))[0]) == 1
-        got, _, wait = book.claim(fast, count=1, pace=pace, budget=BUDGET, clock=ServiceClock(60))
+        got, _, wait, _ = book.claim(fast, count=1, pace=pace, budget=BUDGET, clock=ServiceClock(60))
         assert got == [] and 0.45 < wait <= 0.5
     with Journal(path) as book:  # a new process: the same budget
-        got, _, wait = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
+        got, _, wait, _ = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
         assert got == [] and wait > 25
         assert len(book.sends("outx", "fp")) == 1
 
@@ -305,26 +305,26 @@ def test_an_input_put_back_unsent_returns_its_pace_slot(tmp_path):
     pace = Pace(per_hour=None, per_minute=2, jitter=0)
     with Journal(tmp_path / "j.sqlite3") as book:
         job_id = _job(book, 2)
-        [taken], _, _ = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
+        [taken], *_ = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
         assert len(book.sends("outx", "fp")) == 1
         # the service was never reached (or refused before acting): back in the queue
         book.settle_many(job_id, [(taken["position"], "queued", None, None)])
         assert book.sends("outx", "fp") == []
-        got, _, wait = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
+        got, _, wait, _ = book.claim(job_id, count=1, pace=pace, budget=BUDGET)
         assert len(got) == 1 and wait == 0  # sent at once, not a pace gap later
 
 
 def test_an_earlier_task_is_adopted_and_a_may_exist_input_is_never_sent_again(tmp_path):
     with Journal(tmp_path / "j.sqlite3") as book:
         first = _job(book, 2)
-        got, _, _ = book.claim(first, count=2)
+        got, *_ = book.claim(first, count=2)
         book.record(Task(service="outx", id="task-0", kind="fetch-profile",
                          input={"profile_slug": "s0"}, status=Status.COMPLETED),
                     origin="http://o", key_fp="fp")
         book.settle(first, 0, "created", task_id="task-0")
         book.settle(first, 1, "unknown", error="answer lost")
         second = _job(book, 3)
-        got, settled, _ = book.claim(second, count=3)
+        got, settled, *_ = book.claim(second, count=3)
         assert [g["position"] for g in got] == [2]  # only the input never sent before
         assert {s["position"]: s["state"] for s in settled} == {0: "created", 1: "unknown"}
         assert settled[0]["task_id"] == "task-0"
@@ -354,7 +354,9 @@ def test_an_old_journal_is_migrated_and_keeps_its_tasks(tmp_path):
         assert [r["task_id"] for r in book.rows()] == ["t1"]
         assert book.jobs() == []
     with contextlib.closing(sqlite3.connect(path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        # v4: each send's action kind, for the caps per kind
+        assert "action" in {r[1] for r in db.execute("PRAGMA table_info(sends)")}
 
 
 def test_fingerprints_are_salted_per_journal_and_old_rows_are_rekeyed(tmp_path):

@@ -65,12 +65,18 @@ def test_profiles_whole_call_errors_raise(sandbox):
         kit.profiles(["williamhgates"], base_url="http://example.com", api_key="k", progress=False)
 
 
-def test_timed_out_task_is_a_row(sandbox):
-    df = kit.profiles(["stuck-forever", "williamhgates"], timeout=90, poll_interval=10,
-                      progress=False)
-    assert list(df["status"]) == ["pending", "completed"]
-    assert re.search(r"stopped waiting after (9\d|1[01]\d) s", df.loc[0, "error"])
-    assert pd.isna(df.loc[0, "name"]) and df.loc[0, "task_id"]
+def test_a_task_never_picked_up_holds_the_rest_back_until_patience_runs_out(sandbox, tmp_path):
+    # Its own journal: the task left waiting would hold back the other tests' creates.
+    book = str(tmp_path / "journal.sqlite3")
+    df = kit.profiles(["stuck-forever", "williamhgates"], timeout=90, patience=300,
+                      progress=False, journal=book)
+    assert list(df["status"]) == ["pending", "queued"]  # waiting, not failed; nothing piled up
+    assert re.search(r"waiting for your team's OutX Chrome extension: nothing picked up for "
+                     r"5m 0\ds — is LinkedIn open in Chrome", df.loc[0, "error"])
+    assert df.loc[1, "error"].startswith("not sent: waiting for your team's OutX Chrome")
+    assert "kit.resume()" in df.loc[1, "error"]
+    assert pd.isna(df.loc[0, "name"]) and df.loc[0, "task_id"] and pd.isna(df.loc[1, "task_id"])
+    assert kit.jobs(book)["state"].tolist() == ["stopped"]  # resumable
 
 
 def test_posts_frame_and_long_table(sandbox):

@@ -138,7 +138,7 @@ def test_purge_forgets_a_job_old_work_or_everything_and_leaves_no_trace(sandbox,
     fast = kit.Pace.unlimited()
     first = kit.profiles(["williamhgates"], journal=str(path), pace=fast, progress=False)
     kit.profiles(["satyanadella", "stuck-forever"], journal=str(path), pace=fast, timeout=5,
-                 poll_interval=1, progress=False)
+                 poll_interval=1, patience=60, progress=False)
     [job_a, job_b] = list(kit.jobs(str(path))["job_id"])
 
     def file_text() -> bytes:

@@ -190,10 +190,14 @@ async def test_slow_create_times_out_and_is_not_repeated(sandbox):
     assert sandbox.outx.creates[("fetch-profile", "slow-create")] == 1
 
 
-async def test_wait_timeout_leaves_a_readable_task(outx):
-    stuck = await outx.fetch_profile("stuck-forever")
-    quick = await outx.fetch_profile("quick-one")
-    done = await outx.wait([stuck, quick], timeout=90, progress=False)  # 90 service s: 0.45 s here
+async def test_wait_timeout_leaves_a_readable_task(sandbox, tmp_path):
+    # A task the extension never picks up: its own journal and no pending limit, so that it
+    # holds back no other test's creates (they would wait for it to be picked up).
+    async with kit.OutX(base_url=sandbox.url, api_key=sandbox.api_key("outx"), retry=FAST_RETRY,
+                        journal=str(tmp_path / "j.sqlite3"), pace=kit.Pace(pending=None)) as outx:
+        stuck = await outx.fetch_profile("stuck-forever")
+        quick = await outx.fetch_profile("quick-one")
+        done = await outx.wait([stuck, quick], timeout=90, progress=False)  # 0.45 s here
     assert quick.status is kit.Status.COMPLETED and quick.error is None
     assert stuck.status is kit.Status.PENDING
     assert stuck.error is None  # not a failure: kit's own remark

@@ -117,34 +117,74 @@ async def test_stuck_slug_never_starts_nor_holds_an_extension():
     assert sb.outx.schedule()[stuck]["status_final"] == "pending"
 
 
-async def test_a_burst_flags_the_team_and_its_queue_waits_for_the_flag_to_end():
-    with kit.Sandbox(speed=SLOW, seed=4, activate=False) as sb:  # 4 extensions, (10, 120, 6 h)
+async def test_a_burst_of_executions_flags_the_team_and_its_queue_waits_for_the_flag_to_end():
+    # 20 extensions: every task starts (executes, what LinkedIn sees) the moment it is created.
+    with kit.Sandbox(speed=SLOW, seed=4, activate=False, outx_extensions=20) as sb:  # (10, 120, 6 h)
         async with aiohttp.ClientSession() as session:
             agent, other = Agent(sb, session), Agent(sb, session, team="globex")
             ids = [await agent.create(f"burst-{i}") for i in range(10)]
             assert sb.stats()["outx"]["flagged_teams"] == []  # 10 in a minute is allowed
-            ids.append(await agent.create("burst-10"))  # the 11th crosses the threshold
-            flagged_at = sb.outx.schedule()[ids[-1]]["created"]
+            ids.append(await agent.create("burst-10"))  # the 11th execution crosses the threshold
+            flagged_at = sb.outx.schedule()[ids[-1]]["start"]
             globex = await other.create("someone-else")
             stats = sb.stats()["outx"]
             assert stats["flagged_teams"] == ["acme"]  # globex has its own LinkedIn account
-            assert stats["max_actions_per_minute"] == 11
-            assert await agent.statuses(ids) == ["processing"] * 4 + ["pending"] * 7
+            assert stats["max_actions_per_minute"] == 11 and stats["executions"] == 12
+            assert await agent.statuses(ids) == ["processing"] * 11
             assert (await other.task(globex))["status"] == "processing"
-            plan = sb.outx.schedule()
             flag_end = flagged_at + 21600.0
-            assert all(plan[i]["start"] >= flag_end for i in ids[4:])
+            late = [await agent.create(f"while-flagged-{i}") for i in range(3)]
+            assert [sb.outx.schedule()[i]["start"] for i in late] == [flag_end] * 3
             sb.clock.advance(3600)  # long after the burst's work would have been done
-            assert await agent.statuses(ids) == ["completed"] * 4 + ["pending"] * 7
-            late = await agent.create("while-flagged")
-            assert (await agent.task(late))["status"] == "pending"  # accepted, not worked
+            assert await agent.statuses([*ids, *late]) == ["completed"] * 11 + ["pending"] * 3
             advance_to(sb, flag_end)
-            statuses = await agent.statuses([*ids, late])
-            assert statuses[:4] == ["completed"] * 4
-            assert statuses[4:8] == ["processing"] * 4 and statuses[8:] == ["pending"] * 4
+            assert await agent.statuses(late) == ["processing"] * 3
             advance_to(sb, max(v["due"] for v in sb.outx.schedule().values()))
-            assert await agent.statuses([*ids, late]) == ["completed"] * 12
+            assert await agent.statuses([*ids, *late]) == ["completed"] * 14
     assert sb.stats()["outx"]["flagged_teams"] == ["acme"]  # ever flagged
+
+
+async def test_a_backlog_worked_back_to_back_is_the_burst_that_flags():
+    # 30 creates at once, 4 extensions: at first LinkedIn sees 4 executions; then the extensions
+    # work the backlog back to back, 10-60 s a task, and that is more than 10 in a minute.
+    with kit.Sandbox(speed=SLOW, seed=4, activate=False) as sb:
+        async with aiohttp.ClientSession() as session:
+            agent = Agent(sb, session)
+            ids = [await agent.create(f"queued-{i}") for i in range(30)]
+            stats = sb.stats()["outx"]
+            assert stats["max_creates_per_minute"] == 30 and stats["max_actions_per_minute"] == 4
+            assert stats["flagged_teams"] == ["acme"]  # the schedule is known: the flag will come
+            sb.clock.advance(3600)
+            assert sb.stats()["outx"]["max_actions_per_minute"] == 11  # the execution that flags
+            assert "pending" in await agent.statuses(ids)  # the rest wait out the flag
+
+
+async def test_the_browser_away_holds_tasks_pending_and_executions_follow_it():
+    # Closed from 100 s to 10,100 s; a night from 22:00 for 4 hours; switched off by hand.
+    with kit.Sandbox(speed=SLOW, seed=4, activate=False, outx_away=[(100.0, 10_100.0)],
+                     outx_night=(22.0, 4.0)) as sb:
+        async with aiohttp.ClientSession() as session:
+            agent = Agent(sb, session)
+            advance_to(sb, 200.0)
+            away = await agent.create("while-away")
+            assert await agent.statuses([away]) == ["pending"]
+            assert sb.outx.schedule()[away]["start"] == pytest.approx(10_100.0)
+            advance_to(sb, 22 * 3600.0 + 5)  # 22:00:05: the night has begun
+            night = await agent.create("at-night")
+            assert sb.outx.schedule()[night]["start"] == pytest.approx(26 * 3600.0)  # 02:00
+            advance_to(sb, 26 * 3600.0 + 5)
+            assert await agent.statuses([night]) == ["processing"]
+            sb.clock.advance(100)
+            sb.outx.set_online("acme", False)
+            off = await agent.create("switched-off")
+            sb.clock.advance(7200)
+            assert await agent.statuses([off]) == ["pending"]
+            assert sb.stats()["outx"]["executions"] == 2  # the away ones, none while off
+            sb.outx.set_online("acme", True)
+            back = sb.clock.now()
+            assert sb.outx.schedule()[off]["start"] == pytest.approx(back, abs=1.0)
+            sb.clock.advance(120)
+            assert await agent.statuses([off]) != ["pending"]
 
 
 async def test_no_flagging_when_disabled():
@@ -152,7 +192,7 @@ async def test_no_flagging_when_disabled():
         async with aiohttp.ClientSession() as session:
             agent = Agent(sb, session)
             ids = [await agent.create(f"burst-{i}") for i in range(30)]
-            assert sb.stats()["outx"]["max_actions_per_minute"] == 30
+            assert sb.stats()["outx"]["max_creates_per_minute"] == 30
             sb.clock.advance(3600)  # 30 tasks of at most 60 s on 4 extensions
             assert await agent.statuses(ids) == ["completed"] * 30
     assert sb.stats()["outx"]["flagged_teams"] == []

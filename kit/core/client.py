@@ -10,15 +10,29 @@ import aiohttp
 
 from .clock import ServiceClock
 from .config import resolve
-from .errors import InvalidRequest, KitError, check_timeout
+from .errors import InvalidRequest, KitError, WorkerAway, check_timeout
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine
-from .journal import Journal, open_journal
+from .journal import PICKUP_CHECK, Journal, open_journal
 from .pace import Pace
 from .policy import PollSchedule, Rate, RetryPolicy
 from .poller import LATE, BulkRead, Poller, ProgressSink, StatusReader, display_for, snapshot
 from .secrets import Secret
 from .spec import ServiceSpec
-from .task import Task
+from .task import Status, Task
+from .wording import nothing_picked_up
+
+# Service seconds a blocking call waits while the worker picks nothing up (OutX's docs give up
+# on a task after 2-3 minutes; a closed laptop lid is worth a longer wait, not a night's).
+PATIENCE = 900.0
+
+
+def check_patience(patience: Any, label: str) -> float | None:
+    if patience is not None and (isinstance(patience, bool) or not isinstance(
+            patience, (int, float)) or patience <= 0):
+        raise InvalidRequest(f"{label}: patience must be a positive number of seconds "
+                             f"(math.inf: wait as long as it takes), not {patience!r:.40}.",
+                             service=label)
+    return None if patience is None else float(patience)
 
 
 class ServiceClient:
@@ -43,6 +57,7 @@ class ServiceClient:
         time_scale: float | None = None,
         journal: Journal | str | os.PathLike[str] | bool | None = None,
         pace: Pace | None = None,
+        patience: float | None = None,
     ) -> None:
         spec = self.spec
         settings = resolve(
@@ -61,6 +76,10 @@ class ServiceClient:
                                  f"kit.Pace(per_hour=50, per_minute=5), not {pace!r}.",
                                  service=spec.label)
         self.pace = pace if pace is not None else spec.pace
+        # Service seconds to wait while the service's worker picks nothing up (None: the
+        # call's default: a blocking call gives up resumably after PATIENCE, a background job
+        # waits as long as it takes; math.inf: never give up).
+        self.patience = check_patience(patience, spec.label)
         self.schedule = poll or spec.schedule
         self._poll_override = poll
         self.journal = open_journal(settings.journal if journal is None else journal)
@@ -172,13 +191,43 @@ class ServiceClient:
         """The journal's key of this team's pace: (service, key fingerprint, bucket)."""
         return (self.spec.name, self.key_fingerprint, "create")
 
-    async def _wait_for_pace(self) -> None:
-        """Wait for this key's next slot of the pace and spend it (a direct create's; a job
-        spends its slot when it claims an input)."""
+    async def _wait_for_pace(self, kind: str = "") -> None:
+        """Wait for this key's next slot of the pace and spend it, for a create of ``kind`` (a
+        direct create's; a job spends its slot when it claims an input).  Where a worker picks
+        tasks up, first wait until fewer than the pace's ``pending`` of the team's tasks wait."""
         if self.pace is None or not self.pace.limited:
             return
-        while (wait := self.book.spend(self.budget, self.pace, self.clock)) > 0:
+        await self._wait_for_pickups()
+        action = self.spec.actions.get(kind, "")
+        while (wait := self.book.spend(self.budget, self.pace, self.clock, action)) > 0:
             await self.clock.sleep(min(wait, 30.0))
+
+    def waiting_for_worker(self, task: Task) -> bool:
+        """Is ``task`` created and still waiting for the service's worker to pick it up?"""
+        return self.spec.worker is not None and task.id is not None and (
+            task.status is Status.PENDING)
+
+    async def _wait_for_pickups(self) -> None:
+        """Until fewer than ``pace.pending`` of the team's tasks wait for the worker (reading
+        them meanwhile: reads are not actions); ``WorkerAway`` after ``patience``."""
+        limit = self.pace.pending if self.pace is not None and self.spec.worker else None
+        if limit is None:
+            return
+        patience = self.patience if self.patience is not None else PATIENCE
+        while True:
+            found = self.book.pickups(self.spec.name, self.base_url, self.key_fingerprint,
+                                      self.clock)
+            if len(found.waiting) < limit:
+                return
+            stalled = found.stalled(self.clock) or 0.0
+            if stalled > patience:
+                raise WorkerAway(nothing_picked_up(self.spec.worker or "", self.spec.worker_hint,
+                                                   stalled) + " Nothing was sent.",
+                                 service=self.spec.label)
+            for task in self.book.tasks_by_id(found.waiting).values():
+                await self._refresh(task)
+                self._record([task])
+            await self.clock.sleep(self.clock.real(PICKUP_CHECK))
 
     # -- requests ---------------------------------------------------------------------------
     async def _call(self, endpoint: Endpoint, **kwargs: Any) -> Any:
@@ -203,8 +252,9 @@ class ServiceClient:
         timeouts = [self._schedule_for(t).timeout for t in tasks] or [self.schedule.timeout]
         return None if None in timeouts else max(t for t in timeouts if t is not None)
 
-    def status_reader(self) -> StatusReader:
-        """How the poller reads this client's tasks."""
+    def status_reader(self, *, patient: bool = False) -> StatusReader:
+        """How the poller reads this client's tasks; ``patient``: a task still waiting for the
+        service's worker is not given up on (a job's reads)."""
         cadence = self._schedule_for
         if self._poll_override is not None:
             override = self._poll_override
@@ -212,7 +262,8 @@ class ServiceClient:
         return StatusReader(read_one=self._refresh, cadence=cadence, read_many=self._bulk_refresh,
                             # A poll interval the caller chose is honoured as given: no learning.
                             learn=self.spec.learn and self._poll_override is None,
-                            changed=lambda task: self._record([task]))
+                            changed=lambda task: self._record([task]),
+                            waiting=self.waiting_for_worker if patient else None)
 
     def default_timeout(self, tasks: Sequence[Task]) -> float | None:
         """The service's default wait for ``tasks`` (service seconds), with time to read each

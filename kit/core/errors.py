@@ -10,6 +10,7 @@ Catch ``KitError`` for everything; catch a subclass for one situation::
      │    ├── PaymentRequired       402, or credits exhausted
      │    └── ServiceUnreachable    could not connect at all (also a TransportError)
      ├── NotFound              404: unknown task, or a task of another team
+     ├── WorkerAway            nothing picked up for ``patience`` (OutX: the Chrome extension)
      ├── RateLimited           429 still answered after kit's retries
      ├── ServiceError          5xx or an unreadable answer, after kit's retries
      │    └── AnswerTooLarge        an answer over the endpoint's size cap
@@ -106,6 +107,12 @@ class NotFound(KitError):
 
 class PaymentRequired(WholeCallError):
     """The account cannot pay for this (402, or credits exhausted)."""
+
+
+class WorkerAway(KitError):
+    """The service's worker (OutX: your team's Chrome extension) has picked nothing up for
+    longer than ``patience``: a direct create is not sent onto a backlog.  Nothing failed: send
+    it again once the worker is back."""
 
 
 class RateLimited(KitError):

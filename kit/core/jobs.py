@@ -13,15 +13,29 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .client import ServiceClient
 from .errors import KitError, RateLimited, WholeCallError
-from .journal import CREATED, FAILED, MAY_EXIST, QUEUED, SENDING, UNKNOWN, Journal
-from .poller import Poller, ProgressEvent
+from .journal import (
+    CREATED,
+    FAILED,
+    MAY_EXIST,
+    QUEUED,
+    SENDING,
+    UNKNOWN,
+    Journal,
+    Pickups,
+)
+from .pace import Pace
+from .poller import WAITING_INTERVAL, Poller, ProgressEvent
 from .task import Status, Task
+from .wording import format_seconds, nothing_picked_up
 
 REPORT_EVERY = 0.1  # real seconds between progress reports from the poller's ticks
+WORKER_CHECK_EVERY = 0.5  # real seconds between looks at the journal's pick-ups
+ETA_EVERY = 2.0  # real seconds between two ETA simulations
 
 
 def placeholder_status(item: dict[str, Any]) -> Status:
@@ -45,13 +59,16 @@ def placeholder(service: str, item: dict[str, Any]) -> Task:
 class JobRunner:
     """Runs one job of a journal to its end (or until stopped) with one service client.
 
-    ``timeout``: service seconds to wait for each task after it is created (None: the
-    service's default).  ``options``: the service's own send options (Agora's ``confirm``).
+    ``timeout``: service seconds to wait for each task after it is created, or where a worker
+    picks tasks up (OutX's Chrome extension) after it is picked up (None: the service's
+    default).  ``patience``: service seconds to go on while the worker picks nothing up, then
+    stop resumably (None: as long as it takes).  ``options``: the service's own send options
+    (Agora's ``confirm``).
     """
 
     def __init__(self, client: ServiceClient, journal: Journal, job_id: str, *,
                  timeout: float | None = None, fresh_since: str | None = None,
-                 options: dict[str, Any] | None = None,
+                 options: dict[str, Any] | None = None, patience: float | None = None,
                  report: Callable[[ProgressEvent], None] | None = None) -> None:
         self.client = client
         self.journal = journal
@@ -67,10 +84,24 @@ class JobRunner:
         self.items = {row["position"]: row for row in journal.items(job_id)}
         self.tasks: dict[str, Task] = journal.tasks_by_id(
             r["task_id"] for r in self.items.values() if r["task_id"])
-        self.poller = Poller(client.status_reader(), clock=client.clock,
-                             concurrency=client.spec.poll_concurrency)
+        reader = client.status_reader(patient=True)
+        self.poller = Poller(replace(reader, changed=self._changed(reader.changed)),
+                             clock=client.clock, concurrency=client.spec.poll_concurrency)
         self.poller.on_tick = self._tick
+        self.patience = patience
         self._no_more_sends = asyncio.Event()  # stopped, or an error about the whole call
+        self._wake = asyncio.Event()  # the sender waits on it: a stop, or a task picked up
+        # The worker (OutX's extension): how many of the team's tasks wait for it when they
+        # hold the next create back, what the journal says of its pick-ups, and what a row
+        # says when it has taken nothing for long (or why the job gave up on it).
+        self._backlog = 0
+        self._pickups: Pickups | None = None
+        self._worker_note: str | None = None
+        self.gave_up: str | None = None
+        self._checked = -math.inf
+        self._foreign_read = -math.inf
+        self._eta: tuple[float, float] | None = None  # (when computed, real seconds)
+        self._worker_check: asyncio.Future[None] | None = None
         self._fatal: WholeCallError | None = None
         self._started = client.clock.now()
         self._next_send: float | None = None  # clock instant of the next paced create
@@ -85,7 +116,11 @@ class JobRunner:
         """The task of input ``position`` now; a placeholder while it has none."""
         item = self.items[position]
         task = self.tasks.get(item["task_id"] or "")
-        return task if task is not None else placeholder(self.client.spec.name, item)
+        if task is None:
+            return placeholder(self.client.spec.name, item)
+        if self._worker_note and self.client.waiting_for_worker(task):
+            task.note = self._worker_note  # waiting, not failed: say for what
+        return task
 
     def progress(self, finished: bool = False, notes: list[str] | None = None) -> ProgressEvent:
         """Counts per state, and notes: reuse, the pace, the next create, the ETA of the last."""
@@ -102,17 +137,102 @@ class JobRunner:
         pace = self.client.pace
         queued = counts.get(Status.QUEUED.value, 0)
         if pace is not None and pace.limited and queued and not finished:
-            wait = 0.0 if self._next_send is None else max(0.0, self._next_send - self.client.clock.now())
-            eta = wait + self.client.clock.real(pace.spacing) * (queued - 1)
-            event.notes.append(f"{pace.describe()} · next create in {format_seconds(wait)} · "
-                               f"all sent in ~{format_seconds(eta)}")
+            event.notes.append(self._pace_note(pace))
+        if self._worker_note and not finished:
+            event.notes.append(self._worker_note)
         event.notes.extend(notes or [])
         return event
+
+    def _pace_note(self, pace: Pace) -> str:
+        """``pace 5/min, 50/h · next create in 41s · all sent in ~3h 10m``, with what holds the
+        next create back when it is not the spacing (the extension, a cap, working hours)."""
+        clock = self.client.clock
+        worker = self.client.spec.worker
+        if self._backlog:
+            upcoming = f"next create once {worker} picks up the last"
+        else:
+            wait = 0.0 if self._next_send is None else max(0.0, self._next_send - clock.now())
+            upcoming = f"next create in {format_seconds(wait)}"
+            if clock.service(wait) > 2 * pace.spacing + 1:
+                sent, _ = self.journal.history(self.client.budget,
+                                               clock.epoch() - clock.real(pace.longest_window))
+                action = self._next_action()
+                why = pace.holdup([(clock.service(t), a) for t, a in sent],
+                                  clock.service(clock.epoch()), action)
+                upcoming += f" ({why})" if why else ""
+        if self._worker_note:
+            return f"{pace.describe()} · {upcoming} · all sent: unknown while {worker} takes nothing"
+        return f"{pace.describe()} · {upcoming} · all sent in ~{format_seconds(self._eta_real(pace))}"
+
+    def _queued_kinds(self) -> list[str]:
+        return [self.items[p]["kind"] for p in sorted(self.items)
+                if self.items[p]["state"] == QUEUED]
+
+    def _next_action(self) -> str | None:
+        kinds = self._queued_kinds()
+        return self.client.spec.actions.get(kinds[0]) if kinds else None
+
+    def _eta_real(self, pace: Pace) -> float:
+        """Real seconds until the last queued input is sent at ``pace`` (its caps and hours,
+        and what every process of this team has spent), simulated every few seconds."""
+        now = time.monotonic()
+        if self._eta is not None and now - self._eta[0] < ETA_EVERY:
+            return max(0.0, self._eta[1] - (now - self._eta[0]))
+        clock = self.client.clock
+        epoch = clock.epoch()
+        sent, not_before = self.journal.history(self.client.budget,
+                                                epoch - clock.real(pace.longest_window))
+        actions = [self.client.spec.actions.get(kind) for kind in self._queued_kinds()]
+        last = pace.eta(actions, [(clock.service(t), a) for t, a in sent],
+                        clock.service(not_before), clock.service(epoch))
+        eta = clock.real(last - clock.service(epoch))
+        self._eta = (now, eta)
+        return eta
+
+    def _changed(self, record: Callable[[Task], None] | None) -> Callable[[Task], None]:
+        """After each read: journal the task, and wake the sender when it was picked up."""
+        def changed(task: Task) -> None:
+            if record is not None:
+                record(task)
+            if self._backlog and not self.client.waiting_for_worker(task):
+                self._wake.set()
+        return changed
+
+    async def _check_worker(self) -> None:
+        """What the team's worker is doing, from the journal (every process's reads): say so
+        when it has taken nothing for long, stop after ``patience``, and read the team's
+        waiting tasks no runner here watches (another job's, a process gone)."""
+        client = self.client
+        found = self._pickups = self.journal.pickups(client.spec.name, client.base_url,
+                                                     client.key_fingerprint, client.clock)
+        stalled = found.stalled(client.clock)
+        quiet = client.spec.schedule.timeout or 0.0  # the docs' "check the extension" point
+        self._worker_note = (nothing_picked_up(client.spec.worker or "", client.spec.worker_hint,
+                                               stalled)
+                             if stalled is not None and stalled > quiet else None)
+        if (stalled is not None and self.patience is not None and stalled > self.patience
+                and self.gave_up is None):
+            self.gave_up = self._worker_note
+            self.stop()
+            return
+        others = [i for i in found.waiting if i not in self.tasks]
+        if others and client.clock.now() - self._foreign_read > client.clock.real(WAITING_INTERVAL):
+            self._foreign_read = client.clock.now()
+            for task in self.journal.tasks_by_id(others).values():
+                try:
+                    await client.status_reader().read_one(task)
+                except KitError:
+                    continue
+                client._record([task])
 
     def _tick(self) -> None:
         # Displays redraw ten times a second at most: counting 100,000 inputs on every poller
         # tick was most of a large job's CPU.
         now = time.monotonic()
+        if self.client.spec.worker and now - self._checked >= WORKER_CHECK_EVERY and (
+                self._worker_check is None or self._worker_check.done()):
+            self._checked = now
+            self._worker_check = asyncio.ensure_future(self._check_worker())
         if self.report is not None and now - self._last_report >= REPORT_EVERY:
             self._last_report = now
             self.report(self.progress())
@@ -122,6 +242,7 @@ class JobRunner:
         """Stop sending and polling; a create under way is let finish, so that its task is
         journaled (what was sent stays in the journal for a resume)."""
         self._no_more_sends.set()
+        self._wake.set()
         self.poller.stop()
 
     @property
@@ -163,9 +284,10 @@ class JobRunner:
             if self._fatal is not None:
                 raise self._fatal
         finally:
-            for job in (send, poll):  # (both are over already, unless cut short)
+            jobs = [send, poll, *([self._worker_check] if self._worker_check else [])]
+            for job in jobs:  # (all over already, unless cut short)
                 job.cancel()
-            await asyncio.gather(send, poll, return_exceptions=True)
+            await asyncio.gather(*jobs, return_exceptions=True)
             self.journal.release(self.job_id)
 
     def _collect_others(self) -> None:
@@ -239,10 +361,14 @@ class JobRunner:
     async def _sender(self) -> None:
         """Claim (at the pace), send, settle; until nothing is queued or the job stops."""
         client = self.client
+        pace = client.pace
+        backlog = pace.pending if pace is not None and client.spec.worker else None
         while not self._no_more_sends.is_set():
-            taken, settled, wait = self.journal.claim(
-                self.job_id, count=self._claim_size, pace=client.pace, budget=client.budget,
-                clock=client.clock, fresh_since=self.fresh_since)
+            self._wake.clear()
+            taken, settled, wait, self._backlog = self.journal.claim(
+                self.job_id, count=self._claim_size, pace=pace, budget=client.budget,
+                clock=client.clock, fresh_since=self.fresh_since,
+                action_of=client.spec.actions.get, backlog=backlog)
             await self._adopt(settled)
             if taken:
                 self._next_send = None
@@ -251,13 +377,13 @@ class JobRunner:
                 await self._send(taken)
                 continue
             # Nothing to take now: done when the journal (not this runner's copy: another
-            # process may run this job too) has nothing queued; else wait for the pace or for
-            # the input another process is sending.
+            # process may run this job too) has nothing queued; else wait for the pace, for a
+            # pick-up, or for the input another process is sending.
             if not self.journal.count(self.job_id, QUEUED):
                 return
             wait = wait if wait > 0 else 0.1
             self._next_send = client.clock.now() + wait
-            await client.clock.wait(self._no_more_sends, min(wait, 30.0))
+            await client.clock.wait(self._wake, min(wait, 30.0))
 
     async def _send(self, taken: list[dict[str, Any]]) -> None:
         results: list[Task | KitError | None]
@@ -302,15 +428,3 @@ class JobRunner:
                                         task_id=task_id or self.items[position]["task_id"])
         for task in created:
             self._watch(task)
-
-
-def format_seconds(seconds: float) -> str:
-    """``41s``, ``12m 5s``, ``39h 12m``: for ETAs."""
-    if math.isinf(seconds):
-        return "∞"
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"

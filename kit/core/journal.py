@@ -26,11 +26,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .clock import ServiceClock
 from .errors import KitError
@@ -88,12 +88,14 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (job_id, position)
 );
 CREATE INDEX IF NOT EXISTS items_by_input ON items (input_key, state);
+CREATE INDEX IF NOT EXISTS items_by_state ON items (state);
 CREATE TABLE IF NOT EXISTS sends (
     service TEXT NOT NULL,
     key_fp TEXT NOT NULL,
     bucket TEXT NOT NULL,
     sent_at REAL NOT NULL,
-    not_before REAL NOT NULL
+    not_before REAL NOT NULL,
+    action TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS sends_by_budget ON sends (service, key_fp, bucket, sent_at);
 """
@@ -101,7 +103,8 @@ CREATE INDEX IF NOT EXISTS sends_by_budget ON sends (service, key_fp, bucket, se
 SCHEMA_V3 = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 3
+# v4: each send's action kind (LinkedIn caps profile visits, likes, messages... apart).
+SCHEMA_VERSION = 4
 
 # An input's states in a job.  Only `queued` is ever sent; `sending` means a request may be out.
 QUEUED, SENDING, CREATED, FAILED, UNKNOWN = "queued", "sending", "created", "failed", "unknown"
@@ -113,8 +116,12 @@ RUNNING, STOPPED, CANCELLED, DONE = "running", "stopped", "cancelled", "done"
 MAY_EXIST = ("the create may have reached {service} but its answer was lost; kit does not send "
              "it again (that would spend another action): check at {service} before you do")
 
-# How long the pace's record of sends is kept through a purge: its longest window (a day).
-PACE_MEMORY = 24 * 3600.0
+# How long the pace's record of sends is kept through a purge: its longest window (a week).
+PACE_MEMORY = 8 * 24 * 3600.0
+# A task still waiting for the extension after this long (service seconds) is taken as skipped
+# by it, not as a backlog: it no longer holds the team's next create back (at worst one more
+# create a day waits beside it).
+STUCK_AFTER = 24 * 3600.0
 
 # This process, as an owner of `sending` rows: another process can tell whether it still lives.
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -136,6 +143,40 @@ def owner_alive(owner: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class Claim(NamedTuple):
+    """What :meth:`Journal.claim` took: the inputs to send now, those settled without a send
+    (adopted, or that may exist), the real seconds to wait before asking again (0: any time),
+    and how many of the team's tasks wait to be picked up when they hold the next create back
+    (0: they do not)."""
+
+    taken: list[dict[str, Any]]
+    settled: list[dict[str, Any]]
+    wait: float
+    waiting: int
+
+
+class Pickups(NamedTuple):
+    """The team's tasks waiting for their worker (OutX's Chrome extension), oldest first; when
+    the oldest was created; when one of the team's tasks was last seen picked up or moving."""
+
+    waiting: list[str]
+    oldest: datetime | None
+    last_seen: datetime | None
+
+    def stalled(self, clock: ServiceClock) -> float | None:
+        """Service seconds for which tasks have waited and nothing was seen picked up (None:
+        nothing waits)."""
+        if self.oldest is None:
+            return None
+        since = max(self.oldest, self.last_seen or self.oldest)
+        return max(0.0, clock.service(_utcnow().timestamp() - since.timestamp()))
+
+
+# How often (service seconds) a job blocked by the backlog asks the journal again: the docs'
+# status interval, at which pick-ups are seen.
+PICKUP_CHECK = 5.0
 COLUMNS = ["service", "origin", "task_id", "key_fp", "kind", "input_key", "input", "status",
            "service_status", "output", "error", "created_at", "updated_at"]
 # The task a request can reuse: completed, or still open; the newest completed one first.
@@ -240,6 +281,10 @@ class Journal:
                 for statement in (SCHEMA + SCHEMA_V2 + SCHEMA_V3).split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
+                columns = {r[1] for r in self._conn.execute("PRAGMA table_info(sends)")}
+                if "action" not in columns:  # v3 and older
+                    self._conn.execute("ALTER TABLE sends ADD COLUMN action TEXT NOT NULL "
+                                       "DEFAULT ''")
                 self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)",
                                    (secrets.token_hex(16),))
                 if had_rows:  # written with the old unsalted fingerprints: re-keyed on use
@@ -489,19 +534,21 @@ class Journal:
 
     def claim(self, job_id: str, *, count: int, budget: tuple[str, str, str] = ("", "", ""),
               pace: Pace | None = None, clock: ServiceClock | None = None,
-              fresh_since: str | None = None
-              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+              fresh_since: str | None = None, action_of: Callable[[str], str | None] | None = None,
+              backlog: int | None = None) -> Claim:
         """Take up to ``count`` queued inputs of a job to send, in one transaction (each one
-        spends a slot of ``pace`` from ``budget`` ``(service, key_fp, bucket)``).
+        spends a slot of ``pace`` from ``budget`` ``(service, key_fp, bucket)``, counted against
+        its action kind's caps: ``action_of(kind)``).
 
         Before an input is taken, an earlier task for the same request (this journal's, any
         job's, any process's) is adopted instead: a completed or open task unless the job is
         fresh (``fresh_since``: only tasks created since then count), and always one another
-        process is sending right now (the input stays queued until that answer is in).  What is
-        taken is marked ``sending`` before its request goes out.  Returns
-        ``(taken, settled, wait)``: the inputs to send now, those settled without a send (adopted,
-        or that may exist), and the real seconds to wait before asking again (0: ask any time).
+        process is sending right now (the input stays queued until that answer is in).  With
+        ``backlog``, nothing is taken while that many of the team's tasks (any job's, any
+        process's, and creates under way) still wait to be picked up by the service's worker.
+        What is taken is marked ``sending`` before its request goes out.
         """
+        clock = clock or ServiceClock()
         with self._write() as conn:
             job = conn.execute("SELECT service, origin, key_fp FROM jobs WHERE job_id=?",
                                (job_id,)).fetchone()
@@ -511,6 +558,8 @@ class Journal:
             settled: list[dict[str, Any]] = []
             wait = 0.0
             busy = False
+            waiting = self._waiting(conn, job, clock) if backlog is not None else 0
+            blocked = 0
             # A few more than asked: some may be adopted instead of sent.
             queued = conn.execute("SELECT position, kind, input_key, input FROM items "
                                   "WHERE job_id=? AND state='queued' ORDER BY position LIMIT ?",
@@ -534,9 +583,15 @@ class Journal:
                     settled.append({"position": position, "state": state, "task_id": task_id,
                                     "error": error})
                     continue
+                if backlog is not None and waiting + len(taken) >= backlog:
+                    # The action happens when the worker picks a task up: a backlog sent now
+                    # would be worked in a burst later.  Ask again after a status read's time.
+                    blocked, wait = waiting + len(taken), max(clock.real(PICKUP_CHECK), 0.05)
+                    break
                 spent = None
                 if pace is not None and pace.limited:  # one slot of the pace per input taken
-                    wait, spent = self._spend(conn, budget, pace, clock or ServiceClock())
+                    action = action_of(kind) if action_of is not None else None
+                    wait, spent = self._spend(conn, budget, pace, clock, action or "")
                     if wait > 0:
                         break
                 # sent_at: the pace slot's own time, so that an input put back can return it.
@@ -546,7 +601,38 @@ class Journal:
                 taken.append({"position": position, "kind": kind, "input": json.loads(text)})
             if busy and not taken and wait == 0:
                 wait = 0.5  # another process is sending one of these: ask again soon
-        return taken, settled, wait
+        return Claim(taken, settled, wait, blocked)
+
+    def _waiting(self, conn: sqlite3.Connection, job: tuple[str, str, str],
+                 clock: ServiceClock) -> int:
+        """The team's tasks waiting to be picked up: pending, not yet taken as stuck, and the
+        creates live processes have under way (their tasks will be pending)."""
+        service, origin, key_fp = job
+        stuck = _iso(_utcnow() - timedelta(seconds=clock.real(STUCK_AFTER)))
+        pending = conn.execute(
+            "SELECT COUNT(*) FROM tasks WHERE key_fp=? AND status='pending' AND service=? "
+            "AND origin=? AND created_at > ?", (key_fp, service, origin, stuck)).fetchone()[0]
+        sending = conn.execute(
+            "SELECT i.owner FROM items i JOIN jobs j USING (job_id) WHERE i.state='sending' "
+            "AND j.service=? AND j.origin=? AND j.key_fp=?", (service, origin, key_fp)).fetchall()
+        return int(pending) + sum(1 for (owner,) in sending if owner_alive(owner))
+
+    def pickups(self, service: str, origin: str, key_fp: str, clock: ServiceClock | None = None
+                ) -> Pickups:
+        """The team's tasks waiting to be picked up now (ids, oldest first), and when a task of
+        the team was last seen picked up or moving on (any process's reads)."""
+        clock = clock or ServiceClock()
+        stuck = _iso(_utcnow() - timedelta(seconds=clock.real(STUCK_AFTER)))
+        rows = self._query(
+            "SELECT task_id, created_at FROM tasks WHERE key_fp=? AND status='pending' AND "
+            "service=? AND origin=? AND created_at > ? ORDER BY created_at",
+            (key_fp, service, origin, stuck))
+        [last] = self._query(
+            "SELECT MAX(updated_at) AS at FROM tasks WHERE key_fp=? AND service=? AND origin=? "
+            "AND status != 'pending'", (key_fp, service, origin))
+        return Pickups([r["task_id"] for r in rows],
+                       datetime.fromisoformat(rows[0]["created_at"]) if rows else None,
+                       datetime.fromisoformat(last["at"]) if last["at"] else None)
 
     def _earlier(self, conn: sqlite3.Connection, job: tuple[str, str, str], job_id: str, kind: str,
                  key: str, fresh_since: str | None) -> tuple[str, str | None] | None:
@@ -572,33 +658,43 @@ class Journal:
         return (CREATED, row[0]) if row else None
 
     def _spend(self, conn: sqlite3.Connection, budget: tuple[str, str, str], pace: Pace,
-               clock: ServiceClock) -> tuple[float, float | None]:
-        """Spend one slot of the pace now: ``(0, the slot's time)``; or ``(the real seconds until
-        one is free, None)``.
+               clock: ServiceClock, action: str = "") -> tuple[float, float | None]:
+        """Spend one slot of the pace for an ``action`` now: ``(0, the slot's time)``; or
+        ``(the real seconds until one is free, None)``.
 
         Send times are stored as this machine's Unix time; the pace's windows are service
         seconds, converted by ``clock`` (a sandbox's run faster)."""
         now = clock.epoch()
         since = now - clock.real(pace.longest_window)
-        rows = conn.execute("SELECT sent_at, not_before FROM sends WHERE service=? AND key_fp=? "
-                            "AND bucket=? AND sent_at > ? ORDER BY sent_at", (*budget, since)
-                            ).fetchall()
-        not_before = max((nb for _, nb in rows), default=0.0)
-        at = clock.real(pace.next_send([clock.service(t) for t, _ in rows],
-                                       clock.service(not_before), clock.service(now)))
+        rows = conn.execute("SELECT sent_at, not_before, action FROM sends WHERE service=? AND "
+                            "key_fp=? AND bucket=? AND sent_at > ? ORDER BY sent_at",
+                            (*budget, since)).fetchall()
+        not_before = max((nb for _, nb, _ in rows), default=0.0)
+        at = clock.real(pace.next_send([(clock.service(t), kind) for t, _, kind in rows],
+                                       clock.service(not_before), clock.service(now), action))
         if at > now + 1e-3:
             return at - now, None
-        conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)",
-                     (*budget, now, now + clock.real(pace.gap(self._rng))))
+        conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?)",
+                     (*budget, now, now + clock.real(pace.gap(self._rng)), action))
         # Sends older than any window no longer count: keep the table small.
         conn.execute("DELETE FROM sends WHERE service=? AND key_fp=? AND bucket=? AND sent_at < ?",
                      (*budget, now - max(clock.real(pace.longest_window), 2 * 86400.0)))
         return 0.0, now
 
-    def spend(self, budget: tuple[str, str, str], pace: Pace, clock: ServiceClock) -> float:
+    def spend(self, budget: tuple[str, str, str], pace: Pace, clock: ServiceClock,
+              action: str = "") -> float:
         """Spend one slot of ``budget`` now (0), or the real seconds until one is free."""
         with self._write() as conn:
-            return self._spend(conn, budget, pace, clock)[0]
+            return self._spend(conn, budget, pace, clock, action)[0]
+
+    def history(self, budget: tuple[str, str, str], since: float) -> tuple[list[tuple[float, str]], float]:
+        """The sends counted for ``budget`` since ``since`` (Unix seconds) with their action
+        kinds, and the latest instant the last of them asked the next to wait for."""
+        rows = self._query("SELECT sent_at, not_before, action FROM sends WHERE service=? AND "
+                           "key_fp=? AND bucket=? AND sent_at > ? ORDER BY sent_at",
+                           (*budget, since))
+        return ([(r["sent_at"], r["action"]) for r in rows],
+                max((r["not_before"] for r in rows), default=0.0))
 
     def sends(self, service: str, key_fp: str, bucket: str = "create") -> list[float]:
         """The send times (Unix seconds) the pace has counted for this budget."""

@@ -53,6 +53,9 @@ class StatusReader:
     read_many: BulkRead | None = None
     learn: bool = False
     changed: Callable[[Task], None] | None = None
+    # A task still waiting for the service's worker (OutX's Chrome extension, away at night)
+    # is not late: its wait counts from when it is picked up, and it is read slowly meanwhile.
+    waiting: Callable[[Task], bool] | None = None
 
 
 @dataclass
@@ -107,6 +110,9 @@ def snapshot(label: str, tasks: Sequence[Task], elapsed: float, finished: bool =
 
 
 READ_FAILED = "last status read failed"
+# Service seconds between reads of a task that has waited for the worker longer than its
+# timeout (a browser closed for the night: a read a minute, not every 5 s).
+WAITING_INTERVAL = 60.0
 LATE = "not finished in time"  # the note on tasks kit stopped waiting for
 
 
@@ -167,6 +173,7 @@ class Poller:
         record = self._records[id(task)] = _Record(task, deadline, timeout, added=now)
         self._added += 1
         self._schedule(record, self._first_delay(record))
+        self._wake.set()  # the loop may be asleep until a later read: this one may come first
 
     def close(self) -> None:
         """No more tasks will be added: ``run`` returns once those added are settled."""
@@ -208,8 +215,17 @@ class Poller:
     def _next_delay(self, record: _Record) -> float:
         learner = self._learn(record.task)
         if learner is None:
-            return self.reader.cadence(record.task).delay(record.reads)
-        return learner.next_delay(self.open_count / max(1, self._added))
+            delay = self.reader.cadence(record.task).delay(record.reads)
+        else:
+            delay = learner.next_delay(self.open_count / max(1, self._added))
+        if self._waiting(record):
+            age = self.clock.service(self.clock.now() - record.added)
+            if age > (record.timeout or 0.0):
+                delay = max(delay, WAITING_INTERVAL)
+        return delay
+
+    def _waiting(self, record: _Record) -> bool:
+        return self.reader.waiting is not None and self.reader.waiting(record.task)
 
     def _schedule(self, record: _Record, delay: float) -> None:
         due = self.clock.now() + self.clock.real(delay)
@@ -232,6 +248,9 @@ class Poller:
             return
         delay = self._next_delay(record)
         now = self.clock.now()
+        if self._waiting(record) and record.timeout is not None:
+            # Not picked up yet: the wait for it to finish has not begun.
+            record.deadline = max(record.deadline, now + self.clock.real(record.timeout + delay))
         if now + self.clock.real(delay) > record.deadline:
             if record.deadline - now > 1e-6:  # one last read when the wait ends, not before
                 self._schedule_at(record, record.deadline)

@@ -6,6 +6,7 @@ service authenticates, retries, polls or is paced is a change of data here, not 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .pace import Pace
@@ -37,3 +38,12 @@ class ServiceSpec:
     send_concurrency: int = 8
     # Requests one sender claims ahead when no pace holds it back (sent concurrently).
     claim_ahead: int = 1
+    # Who picks a created task up, when the action happens then (OutX: "your team's OutX
+    # Chrome extension"): a pending task is waiting for it, not late, and the pace's
+    # ``pending`` limit holds the next create back while the team's tasks wait.  None: the
+    # service works a task as soon as it is created.
+    worker: str | None = None
+    worker_hint: str = ""  # what to check when the worker takes nothing
+    # Each create kind's action kind, counted against the pace's caps per kind (OutX:
+    # "fetch-profile" is a "profile_visit").
+    actions: Mapping[str, str] = field(default_factory=dict)

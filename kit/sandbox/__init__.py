@@ -30,7 +30,7 @@ from .app import RequestLog, build_app
 from .clock import Clock
 from .faults import Faults
 from .linkup import LinkupAccount, LinkupConfig, LinkupSandbox
-from .outx import OutXConfig, OutXSandbox, Team, triangular
+from .outx import FLAG_PER_DAY, OutXConfig, OutXSandbox, Team, triangular
 
 TEAMS = {
     "outx": ("acme", "globex", "no-extension", "no-admin"),
@@ -78,8 +78,12 @@ class Sandbox:
     ``clock.advance(seconds)`` moves service time forward (expiry without waiting a day).
 
     OutX tasks are worked by each team's ``outx_extensions`` Chrome extensions, one task each at
-    a time, for ``outx_delay`` service seconds; ``outx_flag`` = (per minute, per hour, seconds)
-    models LinkedIn flagging a team that bursts (``None``: never); see ``kit.sandbox.outx``.
+    a time, for ``outx_delay`` service seconds, while the browser is open: never inside
+    ``outx_away`` (``[(start, end), ...]`` in service seconds from the start), nor nightly with
+    ``outx_night=(start hour, hours)``, nor while ``sb.outx.set_online("acme", False)``.
+    ``outx_flag`` = (per minute, per hour, seconds) and ``outx_flag_per_day`` (per task kind)
+    model LinkedIn flagging a team whose *executions* (an extension starting a task) burst
+    (``None``: never); see ``kit.sandbox.outx``.
     ``durations_by_input``: every task's duration is drawn from its own input (and the seed), not
     from one shared stream, so it is the same whatever order tasks arrive in (the benchmark).
     """
@@ -98,6 +102,9 @@ class Sandbox:
         outx_unavailable: Iterable[str] = (),
         outx_extensions: int = 4,
         outx_flag: tuple[int, int, float] | None = (10, 120, 21600.0),
+        outx_flag_per_day: dict[str, int] | None = FLAG_PER_DAY,
+        outx_away: Iterable[tuple[float, float]] = (),
+        outx_night: tuple[float, float] | None = None,
         linkup_fail: Iterable[str] = (),
         linkup_queue_limit: int = 500,
         agora_delay: tuple[float, float, float] = (120.0, 300.0, 900.0),
@@ -136,6 +143,10 @@ class Sandbox:
                                            extensions=outx_extensions, flagging=outx_flag is not None,
                                            flag_per_minute=per_minute, flag_per_hour=per_hour,
                                            flag_seconds=flag_seconds,
+                                           flag_per_day=(None if outx_flag_per_day is None
+                                                         else dict(outx_flag_per_day)),
+                                           away=[tuple(span) for span in outx_away],
+                                           night=outx_night,
                                            durations_by_input=durations_by_input), seed)
         linkup_key = {team: self._keys[("linkup", team)] for team in TEAMS["linkup"]}
         self.linkup = LinkupSandbox(
@@ -178,11 +189,20 @@ class Sandbox:
 
     def stats(self) -> dict[str, Any]:
         """What the sandbox holds (served at ``/_sandbox/stats`` for other processes)."""
+        executions = self.outx.executions()
         return {"outx": {"tasks": len(self.outx.tasks), "creates": sum(self.outx.creates.values()),
                          "most_creates_per_input": max(self.outx.creates.values(), default=0),
                          "processing": self.outx.processing(),
+                         # What LinkedIn sees: executions (an extension starting a task).
+                         "executions": sum(executions.values()),
+                         "executions_by_kind": dict(executions),
                          "max_actions_per_minute": self.outx.max_actions(60.0),
                          "max_actions_per_hour": self.outx.max_actions(3600.0),
+                         "max_actions_per_day": self.outx.max_actions(86400.0),
+                         "max_actions_per_day_by_kind": {
+                             kind: self.outx.max_actions(86400.0, kind) for kind in executions},
+                         "max_creates_per_minute": self.outx.max_creates(60.0),
+                         "max_creates_per_hour": self.outx.max_creates(3600.0),
                          "flagged_teams": sorted(self.outx.flagged)},
                 "linkup": {"tasks": len(self.linkup.tasks),
                            "creates": sum(self.linkup.creates.values())},

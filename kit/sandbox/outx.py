@@ -10,13 +10,19 @@ background coroutine):
   ``due = start + duration``; its status is ``pending`` before ``start``, ``processing`` until
   ``due``, then ``completed`` (or ``failed``).  ``stuck`` slugs never start (and hold no
   extension); with ``extensions=0`` (browsers closed) no task ever starts.
-* **Flagging.**  OutX says bursts get the LinkedIn account flagged, and publishes only "~50
-  LinkedIn actions per hour, spread out".  The thresholds here are a *model*, not OutX's rule: a
-  create that takes a team's creates above ``flag_per_minute`` in the last 60 service seconds, or
-  above ``flag_per_hour`` in the last 3600, flags the team for ``flag_seconds`` from that create
-  (a create while already flagged does not extend the flag).  While flagged, the team's extensions
-  start no task: every task not yet started is rescheduled (same drawn duration) to start at the
-  flag's end at the earliest.  Creates are still accepted while flagged.
+* **The browser is not always open.**  A team's extensions work only while it is online: never
+  inside ``OutXConfig.away`` (service-second spans, every team), nor in the nightly
+  ``OutXConfig.night`` (start hour, hours; service day 0 starts at the sandbox's start), nor
+  while switched off at run time (:meth:`OutXSandbox.set_online`).  A task created meanwhile
+  waits, ``pending``; one under way when the browser closes is finished.
+* **Flagging counts what LinkedIn sees: executions** (the instant an extension starts a task),
+  not creates.  OutX says bursts get the LinkedIn account flagged, and publishes only "~50
+  LinkedIn actions per hour, spread out"; the thresholds here are a *model*, not OutX's rule: an
+  execution that takes a team's executions above ``flag_per_minute`` in the last 60 service
+  seconds, above ``flag_per_hour`` in the last 3600, or a kind's above ``flag_per_day[kind]`` in
+  the last day, flags the team for ``flag_seconds`` from it (one while flagged does not extend
+  the flag).  While flagged, the team's extensions start no task: later tasks start at the flag's
+  end at the earliest.  Creates are still accepted while flagged.
 * **Failing inputs.**  A fetch-profile task for an ``unavailable`` slug is worked like any other
   and ends ``failed`` with ``{"error": "Profile not available: ..."}``.
 """
@@ -68,6 +74,10 @@ UNAVAILABLE = {"error": "Profile not available: the LinkedIn account running the
 NOT_CONNECTED = {"error": "Message not sent: the recipient is not a 1st-degree connection"}
 
 Delay = Callable[[random.Random], float]
+DAY = 86400.0
+# The per-kind daily flagging model: executions in a rolling day beyond these flag the team.
+FLAG_PER_DAY = {"fetch-profile": 150, "like-post": 60, "comment-post": 60, "send-message": 100,
+                "send-connection-request": 50}
 
 
 def triangular(low: float, mode: float, high: float) -> Delay:
@@ -96,6 +106,11 @@ class OutXConfig:
     flag_per_minute: int = 10  # more creates than this in 60 service s flag the team
     flag_per_hour: int = 120  # more creates than this in 3600 service s flag the team
     flag_seconds: float = 21600.0  # how long a flag lasts (service s)
+    # Executions of one kind in a rolling service day that flag the team (LinkedIn's own caps, a
+    # model: above what careful tools keep to).  None: no per-kind model.
+    flag_per_day: dict[str, int] | None = field(default_factory=lambda: dict(FLAG_PER_DAY))
+    away: list[tuple[float, float]] = field(default_factory=list)  # browsers closed [start, end)
+    night: tuple[float, float] | None = None  # (start hour, hours): browsers closed nightly
     # Draw each task's duration from its own input (seed, kind, subject) instead of the shared
     # stream, so that it does not depend on the order tasks arrive in (the benchmark's limit).
     durations_by_input: bool = False
@@ -107,12 +122,16 @@ class OutXConfig:
 
 @dataclass
 class _Crew:
-    """One team's workers: when each extension is free, its flags, its creates, its queue."""
+    """One team's workers: when each extension is free, its flags, its creates, its
+    executions, its queue, and when its browsers were switched off."""
 
     free: list[float]  # a heap: the time each extension is next free
     flags: list[tuple[float, float]] = field(default_factory=list)  # [start, end), in order
     creates: list[float] = field(default_factory=list)  # every create's service time, sorted
+    starts: list[float] = field(default_factory=list)  # every execution's time, sorted
+    kinds: dict[str, list[float]] = field(default_factory=dict)  # executions per kind, sorted
     queue: list[str] = field(default_factory=list)  # ids of the tasks that will run, in order
+    offline: list[list[float]] = field(default_factory=list)  # [start, end) switched off
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -195,7 +214,6 @@ class OutXSandbox:
         # How many tasks each input created: the fault tests' "at most one create per input".
         self.creates: Counter[tuple[str, str]] = Counter()
         self.crews: dict[str, _Crew] = {}
-        self.flagged: set[str] = set()  # teams ever flagged
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -267,38 +285,84 @@ class OutXSandbox:
     def _flagged_at(self, crew: _Crew, t: float) -> bool:
         return any(start <= t < end for start, end in crew.flags)
 
+    def _closed(self, crew: _Crew) -> list[tuple[float, float]]:
+        """The spans when the team's browsers are closed, besides the nightly pattern."""
+        return [*self.config.away, *((start, end) for start, end in crew.offline)]
+
+    def online_from(self, crew: _Crew, t: float) -> float:
+        """The first instant from ``t`` at which the team's extensions work (online, not
+        flagged)."""
+        night = self.config.night
+        for _ in range(10_000):
+            start = t
+            for begin, end in (*self._closed(crew), *crew.flags):
+                if begin <= t < end:
+                    t = end
+            if math.isinf(t):  # switched off until further notice
+                return t
+            if night is not None:
+                begin = night[0] * 3600.0
+                day = math.floor((t - begin) / DAY)
+                into = t - begin - day * DAY
+                if into < night[1] * 3600.0:  # inside a night: the next morning
+                    t = begin + day * DAY + night[1] * 3600.0
+            if t == start:
+                return t
+        return t  # pragma: no cover
+
     def _place(self, crew: _Crew, task: dict[str, Any]) -> None:
-        """Give ``task`` (the next in ``crew``'s queue) to the first free extension."""
+        """Give ``task`` (the next in ``crew``'s queue) to the first free extension, at the first
+        instant the team is online; its execution may flag the team."""
         if not crew.free:  # no extension: nothing ever starts
             task["start"] = task["due"] = None
             return
-        start = max(task["created"], heapq.heappop(crew.free))
-        for flag_start, flag_end in crew.flags:  # sorted, disjoint
-            if flag_start <= start < flag_end:
-                start = flag_end
+        start = self.online_from(crew, max(task["created"], heapq.heappop(crew.free)))
+        if math.isinf(start):  # switched off until further notice
+            task["start"] = task["due"] = None
+            heapq.heappush(crew.free, start)
+            return
         task["start"], task["due"] = start, start + task["duration"]
         heapq.heappush(crew.free, task["due"])
+        insort(crew.starts, start)
+        insort(crew.kinds.setdefault(task["kind"], []), start)
+        self._count_execution(crew, task["kind"], start)
 
     def _reschedule(self, crew: _Crew) -> None:
-        """Place the team's tasks again from the first (after a new flag).  Starts only grow
-        along the queue, so tasks started before the flag keep their start and due."""
+        """Place the team's tasks again from the first (after the browser was switched on or
+        off).  The past is placed as it was; what changed starts now."""
         crew.free = [-math.inf] * self.config.extensions
+        crew.flags, crew.starts, crew.kinds = [], [], {}
         for task_id in crew.queue:
             self._place(crew, self.tasks[task_id])
 
-    def _count_create(self, team: str, crew: _Crew, now: float) -> bool:
-        """Record a create at ``now``; True when it flags the team."""
-        insort(crew.creates, now)
+    def _count_execution(self, crew: _Crew, kind: str, t: float) -> None:
+        """An extension starts a task at ``t``: flag the team if that takes it over the model."""
         cfg = self.config
-        if not cfg.flagging or self._flagged_at(crew, now):
-            return False
-        last_minute = len(crew.creates) - bisect_right(crew.creates, now - 60.0)
-        last_hour = len(crew.creates) - bisect_right(crew.creates, now - 3600.0)
-        if last_minute <= cfg.flag_per_minute and last_hour <= cfg.flag_per_hour:
-            return False
-        crew.flags.append((now, now + cfg.flag_seconds))
-        self.flagged.add(team)
-        return True
+        if not cfg.flagging or self._flagged_at(crew, t):
+            return
+        def inside(times: list[float], width: float) -> int:
+            return bisect_right(times, t) - bisect_right(times, t - width)
+        over = (inside(crew.starts, 60.0) > cfg.flag_per_minute
+                or inside(crew.starts, 3600.0) > cfg.flag_per_hour
+                or inside(crew.kinds[kind], DAY) > (cfg.flag_per_day or {}).get(kind, math.inf))
+        if over:
+            crew.flags.append((t, t + cfg.flag_seconds))
+
+    def set_online(self, team: str, online: bool) -> None:
+        """Switch a team's browsers off (``False``: its extensions pick nothing up from now on)
+        or on again.  Tasks not started yet are placed again."""
+        crew = self._crew(team)
+        now = self.clock.now()
+        if not online and not (crew.offline and math.isinf(crew.offline[-1][1])):
+            crew.offline.append([now, math.inf])
+        elif online and crew.offline and math.isinf(crew.offline[-1][1]):
+            crew.offline[-1][1] = now
+        self._reschedule(crew)
+
+    @property
+    def flagged(self) -> set[str]:
+        """Teams whose executions flagged them (the schedule's, at any time)."""
+        return {team for team, crew in self.crews.items() if crew.flags}
 
     def status_of(self, task: dict[str, Any], now: float | None = None) -> str:
         now = self.clock.now() if now is None else now
@@ -345,15 +409,10 @@ class OutXSandbox:
             self.tasks[task_id] = task
             self.creates[(kind, value)] += 1
             crew = self._crew(team.name)
-            flags = self._count_create(team.name, crew, now)
+            insort(crew.creates, now)
             if not stuck:
                 crew.queue.append(task_id)
-                if flags:
-                    self._reschedule(crew)
-                else:
-                    self._place(crew, task)
-            elif flags:
-                self._reschedule(crew)
+                self._place(crew, task)
             return web.json_response({
                 "success": True,
                 "api_agent_task_id": task_id,
@@ -402,6 +461,23 @@ class OutXSandbox:
         now = self.clock.now()
         return sum(1 for t in self.tasks.values() if self.status_of(t, now) == "processing")
 
-    def max_actions(self, window: float) -> int:
+    def max_creates(self, window: float) -> int:
         """The most creates of any one team in any rolling ``window`` service seconds."""
         return max((_max_in_window(c.creates, window) for c in self.crews.values()), default=0)
+
+    def max_actions(self, window: float, kind: str | None = None) -> int:
+        """The most executions (what LinkedIn sees: an extension starting a task) of any one
+        team in any rolling ``window`` service seconds, so far; of one ``kind`` if given."""
+        now = self.clock.now()
+        return max((_max_in_window([t for t in (c.starts if kind is None else c.kinds.get(kind, []))
+                                    if t <= now], window)
+                    for c in self.crews.values()), default=0)
+
+    def executions(self) -> Counter[str]:
+        """Executions so far per kind (every team)."""
+        now = self.clock.now()
+        counts: Counter[str] = Counter()
+        for crew in self.crews.values():
+            for kind, times in crew.kinds.items():
+                counts[kind] += bisect_right(times, now)
+        return counts

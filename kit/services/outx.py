@@ -42,7 +42,24 @@ SPEC = ServiceSpec(
     max_connections=64,  # creates and reads of a large batch under way at once
     # Every create is a LinkedIn action on a real account: OutX asks for ~50 per hour, spread
     # out (CONTRACTS.md §1, "Pacing").  Kept in the journal, per team, across processes.
-    pace=Pace(per_hour=50, per_minute=5),
+    pace=Pace(),
+    # The LinkedIn action happens when a team member's extension picks the task up (the
+    # get-task-status page: pending is "waiting to be picked up by the Chrome extension").
+    worker="your team's OutX Chrome extension",
+    worker_hint="is LinkedIn open in Chrome, with the OutX extension signed in to this team?",
+    # What LinkedIn counts each create as (kit.core.pace.DAILY_CAPS holds the caps per kind).
+    actions={
+        "fetch-profile": "profile_visit",
+        "fetch-profiles-posts": "post_fetch",
+        "fetch-company": "company_fetch",
+        "fetch-company-posts": "post_fetch",
+        "search-profiles": "search",
+        "fetch-connections": "connection_list",
+        "like-post": "like",
+        "comment-post": "comment",
+        "send-message": "message",
+        "send-connection-request": "connection_request",
+    },
 )
 
 # Status reads are not LinkedIn actions and no limit is published: this keeps a large batch
@@ -381,7 +398,7 @@ class OutX(ServiceClient):
         and the task journaled before this returns."""
         endpoint = CREATES[kind]
         if not paced:
-            await self._wait_for_pace()
+            await self._wait_for_pace(kind)
         data = await self._call(endpoint, json_body=body)
         task_id = valid_task_id(data.get("api_agent_task_id")) if isinstance(data, dict) else None
         if not task_id:
