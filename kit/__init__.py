@@ -18,11 +18,11 @@ from .core.errors import (
     PaymentRequired,
     PermissionDenied,
     RateLimited,
-    WorkerAway,
     ServiceError,
     ServiceUnreachable,
     TransportError,
     WholeCallError,
+    WorkerAway,
 )
 from .core.journal import Journal
 from .core.pace import Pace
@@ -70,7 +70,6 @@ __all__ = [
     "PollSchedule",
     "Rate",
     "RateLimited",
-    "WorkerAway",
     "RetryPolicy",
     "Sandbox",
     "ServiceError",
@@ -79,6 +78,7 @@ __all__ = [
     "Task",
     "TransportError",
     "WholeCallError",
+    "WorkerAway",
     "companies",
     "company_posts",
     "deep_dives",

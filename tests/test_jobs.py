@@ -60,10 +60,11 @@ def test_the_pace_holds_and_a_burst_gets_the_team_flagged():
         assert stats["max_actions_per_minute"] <= 5 and stats["max_actions_per_hour"] <= 50
         assert stats["flagged_teams"] == []
         assert wall >= 23 * 72 * 0.75 / 3600  # spread out, not sent at once
-    with kit.Sandbox(speed=3600, seed=3) as sb:
+    with kit.Sandbox(speed=3600, seed=3, outx_extensions=8) as sb:
         df = kit.profiles(slugs, progress=False, pace=kit.Pace.unlimited(), timeout=600)
         stats = sb.stats()["outx"]
         assert stats["flagged_teams"] == ["acme"]  # what OutX warns of
+        assert stats["max_actions_per_minute"] > 10  # LinkedIn saw the burst: executions
         assert (df["status"] != "completed").sum() > 0  # the extension stopped taking tasks
 
 
@@ -119,7 +120,7 @@ def test_sigkill_then_resume_sends_each_input_at_most_once_and_keeps_every_row(t
     with kit.Sandbox(speed=SPEED, seed=9, activate=False) as sb:
         stuck = sb.outx.config.stuck
         if point == "all created, still polling":
-            stuck.update(slugs[-2:])  # two tasks never finish: the process is still polling
+            stuck.add(slugs[-1])  # the last task is never picked up: the process still polls
         env = _env(sb, journal)
         proc = subprocess.Popen([sys.executable, "-c", code], env=env)
         deadline = time.monotonic() + 60
@@ -155,7 +156,7 @@ def test_sigkill_then_resume_sends_each_input_at_most_once_and_keeps_every_row(t
     else:
         assert not unknown
     if point == "all created, still polling":
-        assert statuses.count("completed") == 18 and statuses.count("pending") == 2
+        assert statuses.count("completed") == 19 and statuses.count("pending") == 1
         assert stats["creates"] == 20  # resume created nothing
     else:
         assert statuses.count("completed") == 20 - len(unknown)  # the rest were sent by resume

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from .client import ServiceClient
-from .errors import KitError, RateLimited, WholeCallError
+from .errors import KitError, NotFound, RateLimited, WholeCallError
 from .journal import (
     CREATED,
     FAILED,
@@ -34,7 +34,10 @@ from .task import Status, Task
 from .wording import format_seconds, nothing_picked_up
 
 REPORT_EVERY = 0.1  # real seconds between progress reports from the poller's ticks
-WORKER_CHECK_EVERY = 0.5  # real seconds between looks at the journal's pick-ups
+# Real seconds between looks at the journal's pick-ups: twice a second, or every 30 service
+# seconds on a faster clock (patience is kept to about that).
+WORKER_CHECK_EVERY = 0.5
+WORKER_CHECK_SERVICE = 30.0
 ETA_EVERY = 2.0  # real seconds between two ETA simulations
 
 
@@ -212,8 +215,12 @@ class JobRunner:
                              if stalled is not None and stalled > quiet else None)
         if (stalled is not None and self.patience is not None and stalled > self.patience
                 and self.gave_up is None):
+            # Out of patience: send nothing more and stop reading what waits for the worker;
+            # the tasks it picked up are read to their end (a minute at most).
             self.gave_up = self._worker_note
-            self.stop()
+            self._no_more_sends.set()
+            self._wake.set()
+            self.poller.release(client.waiting_for_worker)
             return
         others = [i for i in found.waiting if i not in self.tasks]
         if others and client.clock.now() - self._foreign_read > client.clock.real(WAITING_INTERVAL):
@@ -221,6 +228,12 @@ class JobRunner:
             for task in self.journal.tasks_by_id(others).values():
                 try:
                     await client.status_reader().read_one(task)
+                except WholeCallError as exc:  # a key, the extension's 403, no network at all
+                    self._fatal = self._fatal or exc
+                    self.stop()
+                    return
+                except NotFound as exc:  # no such task of this team: it waits for nothing
+                    task.status, task.error = Status.FAILED, exc.message
                 except KitError:
                     continue
                 client._record([task])
@@ -229,7 +242,8 @@ class JobRunner:
         # Displays redraw ten times a second at most: counting 100,000 inputs on every poller
         # tick was most of a large job's CPU.
         now = time.monotonic()
-        if self.client.spec.worker and now - self._checked >= WORKER_CHECK_EVERY and (
+        every = max(0.01, min(WORKER_CHECK_EVERY, self.client.clock.real(WORKER_CHECK_SERVICE)))
+        if self.client.spec.worker and now - self._checked >= every and (
                 self._worker_check is None or self._worker_check.done()):
             self._checked = now
             self._worker_check = asyncio.ensure_future(self._check_worker())
@@ -276,6 +290,8 @@ class JobRunner:
                 self.stop()
                 await asyncio.gather(send, return_exceptions=True)
                 poll.result()  # its error, if any
+                if self._fatal is not None:  # (found reading the team's other waiting tasks)
+                    raise self._fatal
                 return
             await send
             self._collect_others()

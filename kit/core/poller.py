@@ -185,6 +185,13 @@ class Poller:
         self._stopped = True
         self._wake.set()
 
+    def release(self, which: Callable[[Task], bool]) -> None:
+        """Stop reading the tasks ``which`` picks (they keep their last status); the others
+        are read on to the end."""
+        for record in list(self._records.values()):
+            if which(record.task):
+                self._forget(record)
+
     @property
     def open_count(self) -> int:
         return len(self._records)
@@ -264,6 +271,7 @@ class Poller:
             self._forget(record)
             return
         self._schedule(record, delay)
+        self._wake.set()  # the loop may sleep a whole tick otherwise: an hour at x3600
 
     def _forget(self, record: _Record) -> None:
         self._records.pop(id(record.task), None)
