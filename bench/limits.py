@@ -9,6 +9,9 @@ not from the order tasks arrive in: the same for the ideal client and for every 
 
 - OutX at the safe pace: ~50 LinkedIn actions per hour, "spread out" (OutX's rate-limits page):
   create *i* at ``i * 3600 / 50`` s, in input order; the extensions work them as the sandbox does.
+- OutX across nights (the browser closed part of each day): the action happens when the
+  extension picks a task up, so task *i* is created the moment it can start at once: 72 s after
+  the previous start, once the extension is free, at the first instant the browser is open.
   With the pace lifted (scenario 4, as many extensions as tasks, no flagging): every task created
   at 0, so the limit is the longest task.
 - Linkup: at most 100 tasks per POST and never more than the queue limit in flight; the ideal
@@ -77,6 +80,27 @@ async def _outx_paced(items: list[str], per_hour: float):
     return ideal
 
 
+async def _outx_at_pickup(items: list[str], per_hour: float):
+    spacing = 3600.0 / per_hour
+
+    async def ideal(sb: kit.Sandbox, clock: HandClock, client: TestClient) -> float:
+        headers = {"x-api-key": sb.api_key("outx")}
+        crew = sb.outx._crew("acme")
+        at = 0.0
+        for slug in items:
+            clock.at = at = sb.outx.online_from(crew, at)  # open, and not flagged
+            async with client.post("/linkedin-agent/fetch-profile", headers=headers,
+                                   json={"profile_slug": slug}) as r:
+                assert r.status == 200, await r.text()
+                task = sb.outx.tasks[(await r.json())["api_agent_task_id"]]
+            assert task["start"] == at, "the ideal client's task waited for the extension"
+            at = max(at + spacing, min(crew.free))  # the pace, and a free extension
+        assert not sb.outx.flagged, "the ideal client at the pace was flagged"
+        return max(sb.outx.completion_times())
+
+    return ideal
+
+
 def _outx_unpaced(items: list[str], options: dict[str, Any]) -> float:
     """All created at 0 with an extension each: the longest task (the sandbox's own draw)."""
     sb, _ = _sandbox(options)
@@ -117,15 +141,18 @@ async def _agora(sb: kit.Sandbox, clock: HandClock, client: TestClient,
     return max(t["due"] for t in sb.agora.tasks.values())
 
 
-def limit(service: str, n: int, options: dict[str, Any], paced: bool = True) -> float:
-    """The scenario's limit for its first ``n`` inputs (service seconds from the first create)."""
+def limit(service: str, n: int, options: dict[str, Any], paced: bool = True,
+          pickup: bool = False) -> float:
+    """The scenario's limit for its first ``n`` inputs (service seconds from the first create);
+    ``pickup``: each task starts when the pace and the extension allow (its browser closes)."""
     items = inputs(service, n)
     if service == "outx" and not paced:
         return _outx_unpaced(items, options)
 
     async def compute() -> float:
         if service == "outx":
-            return await _with_client(options, await _outx_paced(items, OUTX_PACE_PER_HOUR))
+            ideal_outx = _outx_at_pickup if pickup else _outx_paced
+            return await _with_client(options, await ideal_outx(items, OUTX_PACE_PER_HOUR))
         ideal = _linkup if service == "linkup" else _agora
         return await _with_client(options, lambda sb, clock, client: ideal(sb, clock, client,
                                                                             items))

@@ -154,6 +154,7 @@ def row(scenario: Scenario, run: Run, limit_of: dict[int, float], cap: float | N
         else "", "max_actions_per_hour": outx["max_actions_per_hour"]
         if scenario.service == "outx" else "",
         "flagged": bool(outx["flagged_teams"]) if scenario.service == "outx" else "",
+        "creates_while_closed": outx["creates_while_offline"] if scenario.pickup else "",
         "cpu_s": round(measured["cpu_s"] * scale, 2),
         "peak_rss_mb": round(measured["peak_rss_mb"], 1), "comparable": n == scenario.n or
         run.extrapolate, "note": note,
@@ -171,7 +172,8 @@ def add_best_peer(rows: list[dict[str, Any]]) -> None:
 
 def run_scenario(scenario: Scenario) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     sizes = {scenario.n} | {r.n for r in scenario.runs if r.n and not r.extrapolate}
-    limit_of = {n: limits.limit(scenario.service, n, scenario.options(), scenario.paced)
+    limit_of = {n: limits.limit(scenario.service, n, scenario.options(), scenario.paced,
+                                scenario.pickup)
                 for n in sorted(sizes)}
     rows = []
     for run in scenario.runs:
@@ -185,7 +187,7 @@ def run_scenario(scenario: Scenario) -> tuple[dict[str, Any], list[dict[str, Any
     add_best_peer(rows)
     info = {"key": scenario.key, "title": scenario.title, "service": scenario.service,
             "n": scenario.n, "speed": scenario.speed, "limit_s": round(limit_of[scenario.n], 1),
-            "sandbox": scenario.options(), "paced": scenario.paced}
+            "sandbox": scenario.options(), "paced": scenario.paced, "pickup": scenario.pickup}
     if scenario.service == "outx" and scenario.paced:
         info["ideal_last_create_s"] = (scenario.n - 1) * 3600.0 / limits.OUTX_PACE_PER_HOUR
         info["kit_rule_last_create_s"] = round(limits.kit_pace_last_create(scenario.n), 1)

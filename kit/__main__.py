@@ -68,8 +68,9 @@ def demo(args: argparse.Namespace) -> int:
     print(f"\n{len(df)} rows ({', '.join(f'{n} {s}' for s, n in counts.items())}) "
           f"in {wall:.1f} s; written to {csv} and {parquet}")
     flagged = "flagged" if outx["flagged_teams"] else "not flagged"
-    print(f"LinkedIn actions: {outx['creates']} sent, at most {outx['max_actions_per_minute']} in "
-          f"any minute and {outx['max_actions_per_hour']} in any hour of service time; the "
+    print(f"LinkedIn actions: {outx['creates']} sent, {outx['executions']} worked by the team's "
+          f"extension, at most {outx['max_actions_per_minute']} in any minute and "
+          f"{outx['max_actions_per_hour']} in any hour of service time; the "
           f"sandbox's team was {flagged} (at x{args.speed:g}, {wall:.0f} s here are "
           f"{wall * args.speed / 60:.0f} minutes of pace)")
     return 0

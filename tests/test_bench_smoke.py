@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("## 1. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ")
+SCENARIOS = ("## 1. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ", "## 6. ")
 TARGET_LINES = ("1 wall", "1 reads", "1 pace", "1 flagged", "2 wall", "2 vs peers", "2 reads",
-                "2 429s", "3 wall", "3 429s", "4 memory", "4 wall", "4 CPU", "5 frames")
+                "2 429s", "3 wall", "3 429s", "4 memory", "4 wall", "4 CPU", "5 frames",
+                "6 flagged", "6 pace", "6 wall")
 
 
 def test_smoke_run_writes_every_scenario_and_a_verdict_per_target(tmp_path: Path) -> None:
@@ -32,6 +33,6 @@ def test_smoke_run_writes_every_scenario_and_a_verdict_per_target(tmp_path: Path
                    for line in verdicts), target
     with open(tmp_path / "results.csv") as f:
         rows = list(csv.DictReader(f))
-    assert {r["scenario"] for r in rows} == {"1", "2", "3", "4"}
+    assert {r["scenario"] for r in rows} == {"1", "2", "3", "4", "6"}
     assert not [r for r in rows if r.get("error")], "a contender crashed"
     assert (tmp_path / "results.png").exists()  # matplotlib comes with the test extra

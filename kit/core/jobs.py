@@ -103,7 +103,7 @@ class JobRunner:
         self.gave_up: str | None = None
         self._checked = -math.inf
         self._foreign_read = -math.inf
-        self._eta: tuple[float, float] | None = None  # (when computed, real seconds)
+        self._eta: tuple[float, float, str] | None = None  # (when, real seconds, holdup)
         self._worker_check: asyncio.Future[None] | None = None
         self._fatal: WholeCallError | None = None
         self._started = client.clock.now()
@@ -151,46 +151,37 @@ class JobRunner:
         next create back when it is not the spacing (the extension, a cap, working hours)."""
         clock = self.client.clock
         worker = self.client.spec.worker
+        eta, holdup = self._forecast(pace)
         if self._backlog:
             upcoming = f"next create once {worker} picks up the last"
         else:
             wait = 0.0 if self._next_send is None else max(0.0, self._next_send - clock.now())
             upcoming = f"next create in {format_seconds(wait)}"
-            if clock.service(wait) > 2 * pace.spacing + 1:
-                sent, _ = self.journal.history(self.client.budget,
-                                               clock.epoch() - clock.real(pace.longest_window))
-                action = self._next_action()
-                why = pace.holdup([(clock.service(t), a) for t, a in sent],
-                                  clock.service(clock.epoch()), action)
-                upcoming += f" ({why})" if why else ""
+            if holdup and clock.service(wait) > 2 * pace.spacing + 1:
+                upcoming += f" ({holdup})"
         if self._worker_note:
             return f"{pace.describe()} · {upcoming} · all sent: unknown while {worker} takes nothing"
-        return f"{pace.describe()} · {upcoming} · all sent in ~{format_seconds(self._eta_real(pace))}"
+        return f"{pace.describe()} · {upcoming} · all sent in ~{format_seconds(eta)}"
 
-    def _queued_kinds(self) -> list[str]:
-        return [self.items[p]["kind"] for p in sorted(self.items)
-                if self.items[p]["state"] == QUEUED]
-
-    def _next_action(self) -> str | None:
-        kinds = self._queued_kinds()
-        return self.client.spec.actions.get(kinds[0]) if kinds else None
-
-    def _eta_real(self, pace: Pace) -> float:
+    def _forecast(self, pace: Pace) -> tuple[float, str]:
         """Real seconds until the last queued input is sent at ``pace`` (its caps and hours,
-        and what every process of this team has spent), simulated every few seconds."""
+        and what every process of this team has spent), and what holds the next one back
+        now (``""``: the spacing only); simulated every few seconds, not on every redraw."""
         now = time.monotonic()
         if self._eta is not None and now - self._eta[0] < ETA_EVERY:
-            return max(0.0, self._eta[1] - (now - self._eta[0]))
+            return max(0.0, self._eta[1] - (now - self._eta[0])), self._eta[2]
         clock = self.client.clock
         epoch = clock.epoch()
         sent, not_before = self.journal.history(self.client.budget,
                                                 epoch - clock.real(pace.longest_window))
-        actions = [self.client.spec.actions.get(kind) for kind in self._queued_kinds()]
-        last = pace.eta(actions, [(clock.service(t), a) for t, a in sent],
-                        clock.service(not_before), clock.service(epoch))
-        eta = clock.real(last - clock.service(epoch))
-        self._eta = (now, eta)
-        return eta
+        history = [(clock.service(t), action) for t, action in sent]
+        kinds = [self.items[p]["kind"] for p in sorted(self.items)
+                 if self.items[p]["state"] == QUEUED]
+        actions = [self.client.spec.actions.get(kind) for kind in kinds]
+        last = pace.eta(actions, history, clock.service(not_before), clock.service(epoch))
+        holdup = pace.holdup(history, clock.service(epoch), actions[0]) if actions else ""
+        self._eta = (now, clock.real(last - clock.service(epoch)), holdup)
+        return self._eta[1], holdup
 
     def _changed(self, record: Callable[[Task], None] | None) -> Callable[[Task], None]:
         """After each read: journal the task, and wake the sender when it was picked up."""
@@ -225,9 +216,10 @@ class JobRunner:
         others = [i for i in found.waiting if i not in self.tasks]
         if others and client.clock.now() - self._foreign_read > client.clock.real(WAITING_INTERVAL):
             self._foreign_read = client.clock.now()
+            reader = client.status_reader()
             for task in self.journal.tasks_by_id(others).values():
                 try:
-                    await client.status_reader().read_one(task)
+                    await reader.read_one(task)
                 except WholeCallError as exc:  # a key, the extension's 403, no network at all
                     self._fatal = self._fatal or exc
                     self.stop()
@@ -236,7 +228,8 @@ class JobRunner:
                     task.status, task.error = Status.FAILED, exc.message
                 except KitError:
                     continue
-                client._record([task])
+                if reader.changed is not None:
+                    reader.changed(task)  # the journal: its state now
 
     def _tick(self) -> None:
         # Displays redraw ten times a second at most: counting 100,000 inputs on every poller
@@ -444,3 +437,4 @@ class JobRunner:
                                         task_id=task_id or self.items[position]["task_id"])
         for task in created:
             self._watch(task)
+        self._eta = None  # the queue changed: forecast again

@@ -208,6 +208,10 @@ class Pace:
         if self.tz is not None or self._span is not None or self._weekdays is not None:
             object.__setattr__(self, "_zone", parse_zone(self.tz))
 
+    def __hash__(self) -> int:  # a frozen value, though its caps are mappings
+        return hash(tuple((k, tuple(sorted(v.items())) if isinstance(v, Mapping) else v)
+                          for k, v in self.options().items()))
+
     @classmethod
     def unlimited(cls) -> Pace:
         """No limit at all: every action is sent at once.  Not for a real LinkedIn account."""

@@ -173,7 +173,6 @@ class Poller:
         record = self._records[id(task)] = _Record(task, deadline, timeout, added=now)
         self._added += 1
         self._schedule(record, self._first_delay(record))
-        self._wake.set()  # the loop may be asleep until a later read: this one may come first
 
     def close(self) -> None:
         """No more tasks will be added: ``run`` returns once those added are settled."""
@@ -243,6 +242,9 @@ class Poller:
     def _schedule_at(self, record: _Record, due: float) -> None:
         record.ticket = next(self._order)
         heapq.heappush(self._heap, (due, record.ticket, record))
+        # The loop may be asleep until a later read (or a whole tick: an hour at x3600) while
+        # this one comes first.
+        self._wake.set()
 
     def _settle(self, record: _Record) -> None:
         """After a read: hand the task on; read it again, give up on it, or forget it."""
@@ -271,7 +273,6 @@ class Poller:
             self._forget(record)
             return
         self._schedule(record, delay)
-        self._wake.set()  # the loop may sleep a whole tick otherwise: an hour at x3600
 
     def _forget(self, record: _Record) -> None:
         self._records.pop(id(record.task), None)

@@ -203,6 +203,7 @@ class Sandbox:
                              kind: self.outx.max_actions(86400.0, kind) for kind in executions},
                          "max_creates_per_minute": self.outx.max_creates(60.0),
                          "max_creates_per_hour": self.outx.max_creates(3600.0),
+                         "creates_while_offline": self.outx.created_offline(),
                          "flagged_teams": sorted(self.outx.flagged)},
                 "linkup": {"tasks": len(self.linkup.tasks),
                            "creates": sum(self.linkup.creates.values())},

@@ -473,6 +473,16 @@ class OutXSandbox:
                                     if t <= now], window)
                     for c in self.crews.values()), default=0)
 
+    def created_offline(self) -> int:
+        """Tasks created while their team's browser was closed (or the team flagged): a backlog
+        its extension works when it comes back."""
+        count = 0
+        for task in self.tasks.values():
+            crew = self.crews.get(task["team"])
+            if crew is not None and self.online_from(crew, task["created"]) > task["created"]:
+                count += 1
+        return count
+
     def executions(self) -> Counter[str]:
         """Executions so far per kind (every team)."""
         now = self.clock.now()
