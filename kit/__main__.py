@@ -273,7 +273,9 @@ def resume(args: argparse.Namespace) -> int:
 
     check_output(args)
     services = args.service or ["outx", "linkup", "agora"]
-    df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None)
+    options = {} if args.patience is None else {"patience": args.patience * 60}
+    df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None,
+                    **options)
     if df.empty:
         print("kit: nothing to resume (no unfinished job or task for the keys at hand); "
               "`kit jobs` lists the jobs", file=sys.stderr)
@@ -446,6 +448,9 @@ def _add_job_commands(sub: Any) -> None:
     p.add_argument("--service", action="append", choices=["outx", "linkup", "agora"],
                    help="only this service (repeatable)")
     p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
+    p.add_argument("--patience", type=float, metavar="MINUTES",
+                   help="stop (resumably) when the team's OutX extension has picked nothing up "
+                        "for this long (default: what the job was started with, else 15)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(parser=p, func=resume)
 

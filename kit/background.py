@@ -9,7 +9,6 @@ in a worker thread.  ``wait=True`` blocks until the job ends; ``wait=False`` han
 from __future__ import annotations
 
 import functools
-import math
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from . import frames
-from .core.client import PATIENCE, ServiceClient
+from .core.client import ServiceClient
 from .core.config import active_target
 from .core.errors import (
     RESUME_HINT,
@@ -92,17 +91,6 @@ class JobPlan:
     # The input Series' index, given to the frame's rows (kept in memory, not in the journal:
     # a job reopened later is numbered 0..n-1).
     index: pd.Index | None = None
-
-
-def pace_options(pace: Pace | None) -> dict[str, Any] | None:
-    return None if pace is None else pace.options()
-
-
-def stored_pace(options: dict[str, Any]) -> Pace:
-    """The pace a job stored; one stored before per-kind caps (no ``pending``) keeps them."""
-    if "pending" not in options and options.get("per_day") is None:
-        options = {k: v for k, v in options.items() if k != "per_day"}
-    return Pace(**options)
 
 
 class Job:
@@ -251,12 +239,10 @@ class Job:
     async def _run_with_client(self) -> None:
         options = self._record["options"]
         async with self._make_client() as client:
-            patience = client.patience if client.patience is not None else (
-                PATIENCE if self._blocking else None)
             runner = self._runner = JobRunner(
                 client, self.journal, self.id, timeout=options.get("timeout"),
                 fresh_since=options.get("fresh_since"), options=options, report=self._report,
-                patience=None if patience is None or math.isinf(patience) else patience)
+                patience=client.patience_for(self._blocking, options.get("patience")))
             if self._stop_requested:
                 runner.stop()
             notes: list[str] = []
@@ -442,7 +428,7 @@ def client_factory(record: dict[str, Any], client_options: dict[str, Any]
     options = {"base_url": record["origin"], **client_options}
     pace = record["options"].get("pace")
     if "pace" not in options and pace is not None:  # the job's own pace, unless told otherwise
-        options["pace"] = stored_pace(pace)
+        options["pace"] = Pace.from_options(pace)
     return lambda: cls(**options)
 
 

@@ -29,7 +29,6 @@ from .background import (
     interruptible,
     journal_for,
     open_jobs,
-    pace_options,
     running_job,
     start_job,
 )
@@ -190,7 +189,8 @@ def _start(client: ServiceClient, helper: str, label: str,
     plan = JobPlan(helper=helper, label=f"{label} · {cost}" if cost else label, rows=rows,
                    items=items,
                    options={"timeout": opts.get("timeout"), "fresh": bool(opts.get("fresh")),
-                            "pace": pace_options(client.pace), **job_options},
+                            "pace": client.pace.options() if client.pace else None,
+                            "patience": client.patience, **job_options},
                    index=index)
     return start_job(client, plan, wait=opts.get("wait", True), progress=opts.get("progress"))
 

@@ -219,3 +219,23 @@ def test_deep_dives_awaiting_confirmation_say_so_on_the_terminal():
                      stdin="0x" + "de" * 20 + "\n")
     assert result.returncode == 0, result.stderr
     assert "1 deep dive awaits confirmation: run the same command with --confirm" in result.stderr
+
+
+def test_the_linkedin_pace_on_the_command_line(tmp_path):
+    # A pace that cannot be kept is refused before anything is sent, saying what to write.
+    result = kit_cli("profiles", "--sandbox", "--hours", "19:00-08:00", "-q", stdin="ann-lee\n")
+    assert result.returncode == 2 and "must end after it starts" in result.stderr
+    assert "kit's default: pace 5/min, 50/h" in result.stderr
+    result = kit_cli("profiles", "--sandbox", "--days", "Mon-Fry", "-q", stdin="ann-lee\n")
+    assert result.returncode == 2 and "'Mon-Fri'" in result.stderr
+    help_text = kit_cli("profiles", "--help").stdout
+    for flag in ("--pending", "--hours", "--days", "--tz", "--patience"):
+        assert flag in help_text
+    # Working hours that always hold, two pending at once: the batch runs as asked.
+    out = tmp_path / "p.csv"
+    result = kit_cli("profiles", "--sandbox", "--speed", "600", "--hours", "00:00-24:00",
+                     "--tz", "UTC", "--pending", "2", "--patience", "30", "-o", str(out),
+                     stdin="ann-lee\nbob-carter\n")
+    assert result.returncode == 0, result.stderr
+    assert "pace 5/min, 50/h · 00:00-24:00" in result.stderr  # the progress line says it
+    assert list(pd.read_csv(out)["status"]) == ["completed", "completed"]

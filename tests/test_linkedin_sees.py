@@ -7,6 +7,7 @@ back every later create of its team (that is the point), so it must not leak int
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -15,6 +16,8 @@ import subprocess
 import sys
 import textwrap
 import time
+
+import pytest
 
 import kit
 
@@ -101,16 +104,16 @@ def test_a_blocking_call_runs_out_of_patience_and_resume_carries_on(tmp_path):
         assert all(e.startswith("not sent: waiting for") for e in df["error"][1:])
         assert sb.stats()["outx"]["creates"] == 1  # nothing piled up behind it
         assert kit.jobs()["state"].tolist() == ["stopped"]
-        # a direct create does not go onto the backlog either: it says why, nothing is sent
-        async def direct() -> None:
+        # direct creates do not go onto the backlog either, not even three at once: they say
+        # why, and nothing is sent
+        async def direct() -> list:
             async with kit.OutX(patience=600) as client:
-                await client.fetch_profile("pat-direct")
-        try:
-            kit.run(direct())
-        except kit.WorkerAway as exc:
-            assert "nothing picked up for" in str(exc) and "Nothing was sent" in str(exc)
-        else:
-            raise AssertionError("a direct create went onto the backlog")
+                return await asyncio.gather(*(client.fetch_profile(f"pat-direct-{i}")
+                                              for i in range(3)), return_exceptions=True)
+        outcomes = kit.run(direct())
+        assert all(isinstance(o, kit.WorkerAway) for o in outcomes), outcomes
+        assert "nothing picked up for" in str(outcomes[0]) and "Nothing was sent" in str(outcomes[0])
+        assert sb.stats()["outx"]["creates"] == 1
         sb.outx.set_online("acme", True)  # opened again
         again = kit.resume(progress=False)
         stats = sb.stats()["outx"]
@@ -137,3 +140,25 @@ def test_a_daily_cap_per_kind_holds_across_the_day_boundary(tmp_path):
     assert stats["max_actions_per_day_by_kind"]["fetch-profile"] == 3
     assert wall >= 86400 / 20_000  # the last three waited for the first to leave the day
     assert stats["creates"] == 6 and not math.isnan(wall)
+
+
+def test_the_extension_gone_for_48_hours_stops_the_job_resumably_and_fails_no_row(tmp_path):
+    with kit.Sandbox(speed=600, seed=9, journal=str(tmp_path / "journal.sqlite3")) as sb:
+        job = kit.profiles([f"gone-{i}" for i in range(6)], wait=False, progress=False)
+        deadline = time.monotonic() + 30
+        while sb.stats()["outx"]["creates"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        [team] = [t for t in sb.outx.teams.values() if t.name == "acme"]
+        team.extension = False  # no heartbeat for 48 hours: every call answers 403
+        with pytest.raises(kit.PermissionDenied) as stopped:
+            job.wait(progress=False)
+        assert "Plugin installation required" in str(stopped.value)
+        assert "Open LinkedIn in Chrome with the OutX extension" in str(stopped.value)
+        frame = stopped.value.frame
+        assert len(frame) == 6 and "failed" not in set(frame["status"])  # no row lost or failed
+        assert job.state == "stopped"
+        team.extension = True
+        df = kit.resume(progress=False)
+        stats = sb.stats()["outx"]
+    assert (df["status"] == "completed").all()
+    assert stats["creates"] == 6 and stats["most_creates_per_input"] == 1

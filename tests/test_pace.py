@@ -24,21 +24,26 @@ UNSPACED = {"per_hour": None, "per_minute": None, "jitter": 0.0}
 
 def test_defaults_cap_each_kind_as_linkedin_counts_it_with_sources_in_one_table():
     pace = kit.Pace()
-    assert pace.caps_per("per_day")["profile_visit"] == 80 and pace.pending == 1
-    assert pace.caps_per("per_week")["connection_request"] == 100
+    assert pace.daily["profile_visit"] == 80 and pace.pending == 1
+    assert pace.weekly["connection_request"] == 100
     assert pace.caps("like") == [(60.0, 5, None), (3600.0, 50, None), (DAY, 30, "like")]
     assert pace.caps("search") == [(60.0, 5, None), (3600.0, 50, None)]  # no public figure
     assert set(DAILY_CAPS) == set(SPEC.actions.values())  # every OutX create has a kind
     assert set(WEEKLY_CAPS) <= set(DAILY_CAPS)
     # a mapping is merged over the defaults; None lifts one kind, per_day=None all of them
     mine = Pace(per_day={"profile_visit": 10, "like": None})
-    assert mine.caps_per("per_day")["profile_visit"] == 10 and mine.caps_per("per_day")["like"] is None
-    assert mine.caps_per("per_day")["message"] == 50
-    assert not any(Pace(per_day=None).caps_per("per_day").values())
-    assert Pace(per_day=200).caps("search")[-1] == (DAY, 200, None)  # every action together
+    assert mine.daily["profile_visit"] == 10 and mine.daily["like"] is None
+    assert mine.daily["message"] == 50
+    assert not any(Pace(per_day=None).daily.values())
+    # a number caps every action together, on top of the caps per kind
+    assert Pace(per_day=200).caps("search")[-1] == (DAY, 200, None)
+    assert (DAY, 80, "profile_visit") in Pace(per_day=200).caps("profile_visit")
     # what a job stores in the journal gives the same pace back
     stored = json.loads(json.dumps(mine.options()))
-    assert Pace(**stored) == mine
+    assert Pace.from_options(stored) == mine and hash(Pace.from_options(stored)) == hash(mine)
+    # a job stored before the caps per kind (per_day None, no pending) keeps today's defaults
+    old = {"per_hour": 50, "per_minute": 5, "per_day": None, "jitter": 0.25}
+    assert Pace.from_options(old) == Pace()
     assert not Pace.unlimited().limited and Pace.unlimited().pending is None
 
 
@@ -48,6 +53,7 @@ def test_defaults_cap_each_kind_as_linkedin_counts_it_with_sources_in_one_table(
     ({"pending": 0}, "whole number of 1 or more"),
     ({"hours": "8-19"}, "not a time such as '08:00'"),
     ({"hours": "19:00-08:00"}, "must end after it starts"),
+    ({"hours": "08:00-24:59"}, "not a time such as"),
     ({"days": "Mon-Fry"}, "'Mon-Fri'"),
     ({"tz": "Paris"}, "not a time zone name"),
 ])
@@ -151,37 +157,37 @@ def test_no_create_goes_while_the_teams_last_task_waits_for_the_extension(tmp_pa
     path = tmp_path / "journal.sqlite3"
     with Journal(path) as book, Journal(path) as other_process:
         job = _job(book, 4)
-        [first], _, wait, waiting = book.claim(job, count=1, backlog=1)
+        [first], _, wait, waiting = book.claim(job, count=1, pending_limit=1)
         assert wait == 0 and waiting == 0
         # while its request is out, the create counts as waiting (its task will be pending)
         taken, _, wait, waiting = other_process.claim(_job(other_process, 1, "o"), count=1,
-                                                      backlog=1)
+                                                      pending_limit=1)
         assert taken == [] and waiting == 1 and wait > 0
         task = _created(book, job, first["position"], kit.Status.PENDING)
-        taken, _, wait, waiting = book.claim(job, count=1, backlog=1)
+        taken, _, wait, waiting = book.claim(job, count=1, pending_limit=1)
         assert taken == [] and waiting == 1  # created, not picked up: nothing more goes
-        assert other_process.claim(job, count=1, backlog=1).waiting == 1  # the team's, shared
+        assert other_process.claim(job, count=1, pending_limit=1).waiting == 1  # the team's, shared
         task.status = kit.Status.RUNNING  # the extension picked it up
         book.record(task, origin="o", key_fp="fp")
-        [second], *_ = other_process.claim(job, count=1, backlog=1)
+        [second], *_ = other_process.claim(job, count=1, pending_limit=1)
         assert second["position"] == 1
-        assert book.claim(job, count=1, backlog=2).taken  # a larger limit lets one more wait
+        assert book.claim(job, count=1, pending_limit=2).taken  # a larger limit lets one more wait
 
 
 def test_a_task_pending_for_a_day_is_taken_as_skipped_not_as_a_backlog(tmp_path):
     with Journal(tmp_path / "journal.sqlite3") as book:
         job = _job(book, 2)
-        [first], *_ = book.claim(job, count=1, backlog=1)
+        [first], *_ = book.claim(job, count=1, pending_limit=1)
         _created(book, job, first["position"], kit.Status.PENDING,
                  age=timedelta(seconds=STUCK_AFTER + 60))
-        [second] = book.claim(job, count=1, backlog=1).taken
+        [second] = book.claim(job, count=1, pending_limit=1).taken
         book.settle(job, second["position"], "failed", error="refused")
         # on a sandbox's clock, a day passes sooner
         other = _job(book, 2, "o")
-        [first], *_ = book.claim(other, count=1, backlog=2)
+        [first], *_ = book.claim(other, count=1, pending_limit=2)
         _created(book, other, first["position"], kit.Status.PENDING, age=timedelta(seconds=300))
         fast = ServiceClock(3600)
-        assert book.claim(other, count=1, backlog=1, clock=fast).taken
+        assert book.claim(other, count=1, pending_limit=1, clock=fast).taken
 
 
 def test_pickups_say_how_long_nothing_was_picked_up(tmp_path):
@@ -192,7 +198,7 @@ def test_pickups_say_how_long_nothing_was_picked_up(tmp_path):
         _created(book, job, 0, kit.Status.COMPLETED, age=timedelta(hours=3))
         _created(book, job, 1, kit.Status.PENDING, age=timedelta(hours=2))
         found = book.pickups("outx", "o", "fp", clock)
-        assert len(found.waiting) == 1
+        assert found.waiting == 1 and len(found.ids) == 1
         assert found.stalled(clock) == pytest.approx(2 * 3600, abs=5)
 
 
@@ -207,3 +213,32 @@ def test_claims_count_each_kinds_cap_in_the_journal(tmp_path):
         assert taken == [] and DAY < wait <= DAY * WINDOW_MARGIN + 1
         sent, _ = book.history(BUDGET, 0)
         assert [action for _, action in sent] == ["profile_visit"] * 2
+
+
+def test_a_pace_without_weekly_caps_keeps_the_weeks_sends_for_the_others(tmp_path):
+    # One process lifts the weekly caps; another keeps LinkedIn's 100 invitations a week.
+    with Journal(tmp_path / "journal.sqlite3") as book:
+        now = ServiceClock().epoch()
+        with book._write() as conn:
+            conn.executemany("INSERT INTO sends VALUES ('outx', 'fp', 'create', ?, ?, ?)",
+                             [(now - 3 * DAY + i, now - 3 * DAY + i, "connection_request")
+                              for i in range(100)])
+        assert book.spend(BUDGET, Pace(per_week=None, **UNSPACED), ServiceClock(),
+                          "profile_visit") == (0, 0)
+        wait, _ = book.spend(BUDGET, Pace(**UNSPACED), ServiceClock(), "connection_request")
+        assert wait > 3 * DAY  # the week's invitations still count
+
+
+def test_a_task_that_waited_counts_from_its_pick_up(tmp_path):
+    # After a night, the waiting task is worked when the browser opens: the next action must
+    # be spaced from then, not from when the task was sent the evening before.
+    pace = Pace(per_day=None, jitter=0.0)
+    with Journal(tmp_path / "journal.sqlite3") as book:
+        job = _job(book, 2)
+        [first], *_ = book.claim(job, count=1, pace=pace, budget=BUDGET)
+        evening = book.history(BUDGET, 0)[0][0][0]
+        morning = evening + 10 * 3600
+        book.moved_to_pickup(job, first["position"], morning, 72.0)
+        sent, not_before = book.history(BUDGET, 0)
+        assert [t for t, _ in sent] == [morning] and not_before == morning + 72.0
+        assert book.claim(job, count=1, pace=pace, budget=BUDGET).wait > 0  # spaced from then

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import aiohttp
 
 from .clock import ServiceClock
 from .config import resolve
-from .errors import InvalidRequest, KitError, WorkerAway, check_timeout
+from .errors import InvalidRequest, KitError, NotFound, WholeCallError, WorkerAway, check_timeout
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine
-from .journal import PICKUP_CHECK, Journal, open_journal
+from .journal import Journal, open_journal
 from .pace import Pace
 from .policy import PollSchedule, Rate, RetryPolicy
 from .poller import LATE, BulkRead, Poller, ProgressSink, StatusReader, display_for, snapshot
@@ -27,6 +31,7 @@ PATIENCE = 900.0
 
 
 def check_patience(patience: Any, label: str) -> float | None:
+    """``patience`` as service seconds (None: the call's default); a clear error otherwise."""
     if patience is not None and (isinstance(patience, bool) or not isinstance(
             patience, (int, float)) or patience <= 0):
         raise InvalidRequest(f"{label}: patience must be a positive number of seconds "
@@ -80,6 +85,7 @@ class ServiceClient:
         # call's default: a blocking call gives up resumably after PATIENCE, a background job
         # waits as long as it takes; math.inf: never give up).
         self.patience = check_patience(patience, spec.label)
+        self._create_lock = asyncio.Lock()  # direct creates, one at a time under a pending limit
         self.schedule = poll or spec.schedule
         self._poll_override = poll
         self.journal = open_journal(settings.journal if journal is None else journal)
@@ -191,43 +197,74 @@ class ServiceClient:
         """The journal's key of this team's pace: (service, key fingerprint, bucket)."""
         return (self.spec.name, self.key_fingerprint, "create")
 
-    async def _wait_for_pace(self, kind: str = "") -> None:
-        """Wait for this key's next slot of the pace and spend it, for a create of ``kind`` (a
-        direct create's; a job spends its slot when it claims an input).  Where a worker picks
-        tasks up, first wait until fewer than the pace's ``pending`` of the team's tasks wait."""
-        if self.pace is None or not self.pace.limited:
-            return
-        await self._wait_for_pickups()
-        action = self.spec.actions.get(kind, "")
-        while (wait := self.book.spend(self.budget, self.pace, self.clock, action)) > 0:
-            await self.clock.sleep(min(wait, 30.0))
+    @property
+    def pending_limit(self) -> int | None:
+        """How many of the team's tasks may wait for the service's worker before the next
+        create is held back (the pace's ``pending``; None where no worker picks tasks up)."""
+        return self.pace.pending if self.pace is not None and self.spec.worker else None
+
+    def patience_for(self, blocking: bool, stored: float | None = None) -> float | None:
+        """Service seconds a run goes on while the worker picks nothing up (None: as long as
+        it takes): this client's ``patience``, else the job's ``stored`` one, else
+        :data:`PATIENCE` for a caller that blocks and no limit for a background job."""
+        chosen = self.patience if self.patience is not None else stored
+        if chosen is None:
+            chosen = PATIENCE if blocking else math.inf
+        return None if math.isinf(chosen) else chosen
 
     def waiting_for_worker(self, task: Task) -> bool:
         """Is ``task`` created and still waiting for the service's worker to pick it up?"""
         return self.spec.worker is not None and task.id is not None and (
             task.status is Status.PENDING)
 
-    async def _wait_for_pickups(self) -> None:
-        """Until fewer than ``pace.pending`` of the team's tasks wait for the worker (reading
-        them meanwhile: reads are not actions); ``WorkerAway`` after ``patience``."""
-        limit = self.pace.pending if self.pace is not None and self.spec.worker else None
-        if limit is None:
-            return
-        patience = self.patience if self.patience is not None else PATIENCE
-        while True:
-            found = self.book.pickups(self.spec.name, self.base_url, self.key_fingerprint,
-                                      self.clock)
-            if len(found.waiting) < limit:
-                return
-            stalled = found.stalled(self.clock) or 0.0
-            if stalled > patience:
-                raise WorkerAway(nothing_picked_up(self.spec.worker or "", self.spec.worker_hint,
-                                                   stalled) + " Nothing was sent.",
-                                 service=self.spec.label)
-            for task in self.book.tasks_by_id(found.waiting).values():
+    async def read_waiting(self, tasks: Iterable[Task]) -> None:
+        """Read tasks that hold the team's next create back (another job's, a direct create's)
+        and journal what they are now; one the service does not know waits for nothing.  An
+        error about the whole call (a key, the extension's 403) is raised; others are left for
+        the next look."""
+        for task in tasks:
+            try:
                 await self._refresh(task)
-                self._record([task])
-            await self.clock.sleep(self.clock.real(PICKUP_CHECK))
+            except NotFound as exc:
+                task.status, task.error = Status.FAILED, exc.message
+            except WholeCallError:
+                raise
+            except KitError:
+                continue
+            self._record([task])
+
+    @asynccontextmanager
+    async def _direct_create(self, kind: str) -> AsyncIterator[None]:
+        """Around a direct create of ``kind`` (a job spends its slot when it claims an input):
+        wait for the pace's slot and spend it, and where a worker picks tasks up, for fewer
+        than ``pace.pending`` of the team's tasks to wait (reading them meanwhile: reads are
+        not actions; ``WorkerAway`` after ``patience``).  One create of this client at a time
+        while a pending limit holds, until its task is journaled: the next one counts it."""
+        if self.pace is None or not self.pace.limited:
+            yield
+            return
+        limit = self.pending_limit
+        async with self._create_lock if limit is not None else contextlib.nullcontext():
+            patience = self.patience_for(blocking=True)
+            action = self.spec.action_of(kind)
+            started = self.clock.now()
+            while True:
+                wait, waiting = self.book.spend(self.budget, self.pace, self.clock, action,
+                                                origin=self.base_url, pending_limit=limit)
+                if wait <= 0:
+                    break
+                if waiting:
+                    found = self.book.pickups(self.spec.name, self.base_url,
+                                              self.key_fingerprint, self.clock)
+                    stalled = found.stalled(self.clock) or 0.0
+                    waited = self.clock.service(self.clock.now() - started)
+                    if patience is not None and min(stalled, waited) > patience:
+                        raise WorkerAway(nothing_picked_up(
+                            self.spec.worker or "", self.spec.worker_hint, stalled)
+                            + " Nothing was sent.", service=self.spec.label)
+                    await self.read_waiting(self.book.tasks_by_id(found.ids).values())
+                await self.clock.sleep(min(wait, 30.0))
+            yield
 
     # -- requests ---------------------------------------------------------------------------
     async def _call(self, endpoint: Endpoint, **kwargs: Any) -> Any:

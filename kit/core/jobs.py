@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from .client import ServiceClient
-from .errors import KitError, NotFound, RateLimited, WholeCallError
+from .errors import KitError, RateLimited, WholeCallError
 from .journal import (
     CREATED,
     FAILED,
@@ -26,7 +27,6 @@ from .journal import (
     SENDING,
     UNKNOWN,
     Journal,
-    Pickups,
 )
 from .pace import Pace
 from .poller import WAITING_INTERVAL, Poller, ProgressEvent
@@ -98,13 +98,12 @@ class JobRunner:
         # hold the next create back, what the journal says of its pick-ups, and what a row
         # says when it has taken nothing for long (or why the job gave up on it).
         self._backlog = 0
-        self._pickups: Pickups | None = None
         self._worker_note: str | None = None
         self.gave_up: str | None = None
-        self._checked = -math.inf
         self._foreign_read = -math.inf
+        self._waited: set[str] = set()  # tasks seen waiting for the worker, not yet picked up
+        self._rng = random.Random()
         self._eta: tuple[float, float, str] | None = None  # (when, real seconds, holdup)
-        self._worker_check: asyncio.Future[None] | None = None
         self._fatal: WholeCallError | None = None
         self._started = client.clock.now()
         self._next_send: float | None = None  # clock instant of the next paced create
@@ -177,69 +176,84 @@ class JobRunner:
         history = [(clock.service(t), action) for t, action in sent]
         kinds = [self.items[p]["kind"] for p in sorted(self.items)
                  if self.items[p]["state"] == QUEUED]
-        actions = [self.client.spec.actions.get(kind) for kind in kinds]
+        actions = [self.client.spec.action_of(kind) for kind in kinds]
         last = pace.eta(actions, history, clock.service(not_before), clock.service(epoch))
         holdup = pace.holdup(history, clock.service(epoch), actions[0]) if actions else ""
         self._eta = (now, clock.real(last - clock.service(epoch)), holdup)
         return self._eta[1], holdup
 
     def _changed(self, record: Callable[[Task], None] | None) -> Callable[[Task], None]:
-        """After each read: journal the task, and wake the sender when it was picked up."""
+        """After each read: journal the task; when a task that waited for the worker is seen
+        picked up, its action counts from then; and wake the sender when it waits for that."""
         def changed(task: Task) -> None:
             if record is not None:
                 record(task)
+            if self.client.waiting_for_worker(task):
+                self._waited.add(task.id or "")
+            elif task.id in self._waited:
+                self._waited.discard(task.id)
+                self._picked_up(task)
             if self._backlog and not self.client.waiting_for_worker(task):
                 self._wake.set()
         return changed
 
-    async def _check_worker(self) -> None:
-        """What the team's worker is doing, from the journal (every process's reads): say so
-        when it has taken nothing for long, stop after ``patience``, and read the team's
-        waiting tasks no runner here watches (another job's, a process gone)."""
+    def _picked_up(self, task: Task) -> None:
+        """A task of this job that waited (a night, a busy extension) was just seen picked up:
+        LinkedIn saw its action now, so the pace counts it from now."""
+        position = next((p for p, item in self.items.items() if item["task_id"] == task.id), None)
+        pace = self.client.pace
+        if position is None or pace is None or not pace.limited:
+            return
+        clock = self.client.clock
+        self.journal.moved_to_pickup(self.job_id, position, clock.epoch(),
+                                     clock.real(pace.gap(self._rng)))
+
+    async def _watch_worker(self) -> None:
+        """Look at what the team's worker is doing, from the journal (every process's reads),
+        twice a real second or every 30 service seconds on a faster clock: say so when it has
+        taken nothing for long, stop after ``patience``, and read the team's waiting tasks no
+        runner here watches (another job's, a process gone)."""
+        clock = self.client.clock
+        every = max(0.01, min(WORKER_CHECK_EVERY, clock.real(WORKER_CHECK_SERVICE)))
+        while await self._check_worker():
+            await clock.sleep(every)
+
+    async def _check_worker(self) -> bool:
+        """One look (see :meth:`_watch_worker`); False when there is nothing more to look at."""
         client = self.client
-        found = self._pickups = self.journal.pickups(client.spec.name, client.base_url,
-                                                     client.key_fingerprint, client.clock)
+        found = self.journal.pickups(client.spec.name, client.base_url, client.key_fingerprint,
+                                     client.clock)
         stalled = found.stalled(client.clock)
         quiet = client.spec.schedule.timeout or 0.0  # the docs' "check the extension" point
         self._worker_note = (nothing_picked_up(client.spec.worker or "", client.spec.worker_hint,
                                                stalled)
                              if stalled is not None and stalled > quiet else None)
-        if (stalled is not None and self.patience is not None and stalled > self.patience
-                and self.gave_up is None):
+        # Patience counts from this run's start at the earliest: a resume after a night looks
+        # before it gives up (the note says how long the extension has really been away).
+        watched = client.clock.service(client.clock.now() - self._started)
+        if stalled is not None and self.patience is not None and min(stalled, watched) > self.patience:
             # Out of patience: send nothing more and stop reading what waits for the worker;
             # the tasks it picked up are read to their end (a minute at most).
             self.gave_up = self._worker_note
             self._no_more_sends.set()
             self._wake.set()
             self.poller.release(client.waiting_for_worker)
-            return
-        others = [i for i in found.waiting if i not in self.tasks]
+            return False
+        others = [i for i in found.ids if i not in self.tasks]
         if others and client.clock.now() - self._foreign_read > client.clock.real(WAITING_INTERVAL):
             self._foreign_read = client.clock.now()
-            reader = client.status_reader()
-            for task in self.journal.tasks_by_id(others).values():
-                try:
-                    await reader.read_one(task)
-                except WholeCallError as exc:  # a key, the extension's 403, no network at all
-                    self._fatal = self._fatal or exc
-                    self.stop()
-                    return
-                except NotFound as exc:  # no such task of this team: it waits for nothing
-                    task.status, task.error = Status.FAILED, exc.message
-                except KitError:
-                    continue
-                if reader.changed is not None:
-                    reader.changed(task)  # the journal: its state now
+            try:
+                await client.read_waiting(self.journal.tasks_by_id(others).values())
+            except WholeCallError as exc:  # a key, the extension's 403, no network at all
+                self._fatal = self._fatal or exc
+                self.stop()
+                return False
+        return True
 
     def _tick(self) -> None:
         # Displays redraw ten times a second at most: counting 100,000 inputs on every poller
         # tick was most of a large job's CPU.
         now = time.monotonic()
-        every = max(0.01, min(WORKER_CHECK_EVERY, self.client.clock.real(WORKER_CHECK_SERVICE)))
-        if self.client.spec.worker and now - self._checked >= every and (
-                self._worker_check is None or self._worker_check.done()):
-            self._checked = now
-            self._worker_check = asyncio.ensure_future(self._check_worker())
         if self.report is not None and now - self._last_report >= REPORT_EVERY:
             self._last_report = now
             self.report(self.progress())
@@ -275,6 +289,10 @@ class JobRunner:
             self._watch(task)
         poll = asyncio.ensure_future(self.poller.run())
         send = asyncio.ensure_future(self._send_all())
+        # The worker's doings matter where it holds creates back or a caller has patience.
+        watch = asyncio.ensure_future(self._watch_worker() if self.client.spec.worker and (
+            self.client.pending_limit is not None or self.patience is not None)
+            else asyncio.sleep(0))
         try:
             # An error about the whole call from either side stops both (a bad key is seen by
             # the poller hours before the last create at OutX's pace).
@@ -293,7 +311,7 @@ class JobRunner:
             if self._fatal is not None:
                 raise self._fatal
         finally:
-            jobs = [send, poll, *([self._worker_check] if self._worker_check else [])]
+            jobs = [send, poll, watch]
             for job in jobs:  # (all over already, unless cut short)
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
@@ -314,6 +332,8 @@ class JobRunner:
     def _watch(self, task: Task) -> None:
         if task.done or self.client.not_waited(task) is not None:
             return
+        if self.gave_up and self.client.waiting_for_worker(task):
+            return  # out of patience for the worker: a resume reads it again
         timeout = self.timeout if self.timeout is not None else self.client.default_timeout([task])
         self.poller.add(task, timeout)
 
@@ -370,14 +390,12 @@ class JobRunner:
     async def _sender(self) -> None:
         """Claim (at the pace), send, settle; until nothing is queued or the job stops."""
         client = self.client
-        pace = client.pace
-        backlog = pace.pending if pace is not None and client.spec.worker else None
         while not self._no_more_sends.is_set():
             self._wake.clear()
             taken, settled, wait, self._backlog = self.journal.claim(
-                self.job_id, count=self._claim_size, pace=pace, budget=client.budget,
+                self.job_id, count=self._claim_size, pace=client.pace, budget=client.budget,
                 clock=client.clock, fresh_since=self.fresh_since,
-                action_of=client.spec.actions.get, backlog=backlog)
+                action_of=client.spec.action_of, pending_limit=client.pending_limit)
             await self._adopt(settled)
             if taken:
                 self._next_send = None

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_by_input ON tasks (service, origin, key_fp, kind, input_key);
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (key_fp, status);
+CREATE INDEX IF NOT EXISTS tasks_by_team ON tasks (key_fp, service, origin, status, updated_at);
 """
 # Version 2: jobs, their inputs (the work queue), and the send times the pace counts.
 SCHEMA_V2 = """
@@ -158,15 +159,17 @@ class Claim(NamedTuple):
 
 
 class Pickups(NamedTuple):
-    """The team's tasks waiting for their worker (OutX's Chrome extension), oldest first; when
-    the oldest was created; when one of the team's tasks was last seen picked up or moving."""
+    """The team's tasks waiting for their worker (OutX's Chrome extension): how many, the ids
+    of the oldest (a hundred at most), when the oldest was created; and when one of the team's
+    tasks was last seen leaving ``pending`` or finishing (the journal's latest status change)."""
 
-    waiting: list[str]
+    waiting: int
+    ids: list[str]
     oldest: datetime | None
     last_seen: datetime | None
 
     def stalled(self, clock: ServiceClock) -> float | None:
-        """Service seconds for which tasks have waited and nothing was seen picked up (None:
+        """Service seconds for which tasks have waited and no task was seen to move on (None:
         nothing waits)."""
         if self.oldest is None:
             return None
@@ -287,7 +290,7 @@ class Journal:
                                        "DEFAULT ''")
                 self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)",
                                    (secrets.token_hex(16),))
-                if had_rows:  # written with the old unsalted fingerprints: re-keyed on use
+                if had_rows and version < 3:  # written with unsalted fingerprints: re-keyed on use
                     self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('legacy_fp', '1')")
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._conn.execute("COMMIT")
@@ -534,8 +537,8 @@ class Journal:
 
     def claim(self, job_id: str, *, count: int, budget: tuple[str, str, str] = ("", "", ""),
               pace: Pace | None = None, clock: ServiceClock | None = None,
-              fresh_since: str | None = None, action_of: Callable[[str], str | None] | None = None,
-              backlog: int | None = None) -> Claim:
+              fresh_since: str | None = None, action_of: Callable[[str], str] | None = None,
+              pending_limit: int | None = None) -> Claim:
         """Take up to ``count`` queued inputs of a job to send, in one transaction (each one
         spends a slot of ``pace`` from ``budget`` ``(service, key_fp, bucket)``, counted against
         its action kind's caps: ``action_of(kind)``).
@@ -544,7 +547,7 @@ class Journal:
         job's, any process's) is adopted instead: a completed or open task unless the job is
         fresh (``fresh_since``: only tasks created since then count), and always one another
         process is sending right now (the input stays queued until that answer is in).  With
-        ``backlog``, nothing is taken while that many of the team's tasks (any job's, any
+        ``pending_limit``, nothing is taken while that many of the team's tasks (any job's, any
         process's, and creates under way) still wait to be picked up by the service's worker.
         What is taken is marked ``sending`` before its request goes out.
         """
@@ -558,7 +561,7 @@ class Journal:
             settled: list[dict[str, Any]] = []
             wait = 0.0
             busy = False
-            waiting = self._waiting(conn, job, clock) if backlog is not None else 0
+            waiting = self._waiting(conn, job, clock) if pending_limit is not None else 0
             blocked = 0
             # A few more than asked: some may be adopted instead of sent.
             queued = conn.execute("SELECT position, kind, input_key, input FROM items "
@@ -583,15 +586,15 @@ class Journal:
                     settled.append({"position": position, "state": state, "task_id": task_id,
                                     "error": error})
                     continue
-                if backlog is not None and waiting + len(taken) >= backlog:
+                if pending_limit is not None and waiting + len(taken) >= pending_limit:
                     # The action happens when the worker picks a task up: a backlog sent now
                     # would be worked in a burst later.  Ask again after a status read's time.
                     blocked, wait = waiting + len(taken), max(clock.real(PICKUP_CHECK), 0.05)
                     break
                 spent = None
                 if pace is not None and pace.limited:  # one slot of the pace per input taken
-                    action = action_of(kind) if action_of is not None else None
-                    wait, spent = self._spend(conn, budget, pace, clock, action or "")
+                    action = action_of(kind) if action_of is not None else ""
+                    wait, spent = self._spend(conn, budget, pace, clock, action)
                     if wait > 0:
                         break
                 # sent_at: the pace slot's own time, so that an input put back can return it.
@@ -603,15 +606,24 @@ class Journal:
                 wait = 0.5  # another process is sending one of these: ask again soon
         return Claim(taken, settled, wait, blocked)
 
-    def _waiting(self, conn: sqlite3.Connection, job: tuple[str, str, str],
-                 clock: ServiceClock) -> int:
-        """The team's tasks waiting to be picked up: pending, not yet taken as stuck, and the
-        creates live processes have under way (their tasks will be pending)."""
-        service, origin, key_fp = job
+    @staticmethod
+    def _pending(conn: sqlite3.Connection, team: tuple[str, str, str], clock: ServiceClock,
+                 what: str, tail: str = "") -> list[Any]:
+        """``SELECT what`` over the team's tasks waiting to be picked up (pending, and not yet
+        taken as stuck: created within STUCK_AFTER)."""
+        service, origin, key_fp = team
         stuck = _iso(_utcnow() - timedelta(seconds=clock.real(STUCK_AFTER)))
-        pending = conn.execute(
-            "SELECT COUNT(*) FROM tasks WHERE key_fp=? AND status='pending' AND service=? "
-            "AND origin=? AND created_at > ?", (key_fp, service, origin, stuck)).fetchone()[0]
+        return conn.execute(
+            f"SELECT {what} FROM tasks WHERE key_fp=? AND service=? AND origin=? "
+            f"AND status='pending' AND created_at > ?{tail}",
+            (key_fp, service, origin, stuck)).fetchall()
+
+    def _waiting(self, conn: sqlite3.Connection, team: tuple[str, str, str],
+                 clock: ServiceClock) -> int:
+        """How many of the team's tasks wait to be picked up: pending, and the creates live
+        processes have under way (their tasks will be pending)."""
+        service, origin, key_fp = team
+        [(pending,)] = self._pending(conn, team, clock, "COUNT(*)")
         sending = conn.execute(
             "SELECT i.owner FROM items i JOIN jobs j USING (job_id) WHERE i.state='sending' "
             "AND j.service=? AND j.origin=? AND j.key_fp=?", (service, origin, key_fp)).fetchall()
@@ -619,20 +631,21 @@ class Journal:
 
     def pickups(self, service: str, origin: str, key_fp: str, clock: ServiceClock | None = None
                 ) -> Pickups:
-        """The team's tasks waiting to be picked up now (ids, oldest first), and when a task of
-        the team was last seen picked up or moving on (any process's reads)."""
+        """What the team's worker is doing, as every process's reads left it in the journal."""
         clock = clock or ServiceClock()
-        stuck = _iso(_utcnow() - timedelta(seconds=clock.real(STUCK_AFTER)))
-        rows = self._query(
-            "SELECT task_id, created_at FROM tasks WHERE key_fp=? AND status='pending' AND "
-            "service=? AND origin=? AND created_at > ? ORDER BY created_at",
-            (key_fp, service, origin, stuck))
-        [last] = self._query(
-            "SELECT MAX(updated_at) AS at FROM tasks WHERE key_fp=? AND service=? AND origin=? "
-            "AND status != 'pending'", (key_fp, service, origin))
-        return Pickups([r["task_id"] for r in rows],
-                       datetime.fromisoformat(rows[0]["created_at"]) if rows else None,
-                       datetime.fromisoformat(last["at"]) if last["at"] else None)
+        team = (service, origin, key_fp)
+        with self._lock:
+            [(count, oldest)] = self._pending(self._conn, team, clock, "COUNT(*), MIN(created_at)")
+            ids = [r[0] for r in self._pending(self._conn, team, clock, "task_id",
+                                               " ORDER BY created_at LIMIT 100")]
+            # The latest status change away from pending: one index lookup per status.
+            seen = [self._conn.execute(
+                "SELECT MAX(updated_at) FROM tasks WHERE key_fp=? AND service=? AND origin=? "
+                "AND status=?", (key_fp, service, origin, status)).fetchone()[0]
+                for status in ("running", "completed", "failed")]
+        last = max((at for at in seen if at), default=None)
+        return Pickups(int(count), ids, datetime.fromisoformat(oldest) if oldest else None,
+                       datetime.fromisoformat(last) if last else None)
 
     def _earlier(self, conn: sqlite3.Connection, job: tuple[str, str, str], job_id: str, kind: str,
                  key: str, fresh_since: str | None) -> tuple[str, str | None] | None:
@@ -657,6 +670,14 @@ class Journal:
                            args).fetchone()
         return (CREATED, row[0]) if row else None
 
+    @staticmethod
+    def _sends_since(conn: sqlite3.Connection, budget: tuple[str, str, str], since: float
+                     ) -> list[tuple[float, float, str]]:
+        """(sent_at, not_before, action) of ``budget``'s sends after ``since`` (Unix s)."""
+        return conn.execute("SELECT sent_at, not_before, action FROM sends WHERE service=? AND "
+                            "key_fp=? AND bucket=? AND sent_at > ? ORDER BY sent_at",
+                            (*budget, since)).fetchall()
+
     def _spend(self, conn: sqlite3.Connection, budget: tuple[str, str, str], pace: Pace,
                clock: ServiceClock, action: str = "") -> tuple[float, float | None]:
         """Spend one slot of the pace for an ``action`` now: ``(0, the slot's time)``; or
@@ -665,10 +686,7 @@ class Journal:
         Send times are stored as this machine's Unix time; the pace's windows are service
         seconds, converted by ``clock`` (a sandbox's run faster)."""
         now = clock.epoch()
-        since = now - clock.real(pace.longest_window)
-        rows = conn.execute("SELECT sent_at, not_before, action FROM sends WHERE service=? AND "
-                            "key_fp=? AND bucket=? AND sent_at > ? ORDER BY sent_at",
-                            (*budget, since)).fetchall()
+        rows = self._sends_since(conn, budget, now - clock.real(pace.longest_window))
         not_before = max((nb for _, nb, _ in rows), default=0.0)
         at = clock.real(pace.next_send([(clock.service(t), kind) for t, _, kind in rows],
                                        clock.service(not_before), clock.service(now), action))
@@ -676,25 +694,46 @@ class Journal:
             return at - now, None
         conn.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?)",
                      (*budget, now, now + clock.real(pace.gap(self._rng)), action))
-        # Sends older than any window no longer count: keep the table small.
+        # Sends older than any window no longer count: keep the table small.  The longest
+        # window any pace may count (a week), not this one's: a pace that lifts the weekly caps
+        # must not erase what another process's default pace still counts.
         conn.execute("DELETE FROM sends WHERE service=? AND key_fp=? AND bucket=? AND sent_at < ?",
-                     (*budget, now - max(clock.real(pace.longest_window), 2 * 86400.0)))
+                     (*budget, now - max(clock.real(pace.longest_window), PACE_MEMORY)))
         return 0.0, now
 
     def spend(self, budget: tuple[str, str, str], pace: Pace, clock: ServiceClock,
-              action: str = "") -> float:
-        """Spend one slot of ``budget`` now (0), or the real seconds until one is free."""
+              action: str = "", *, origin: str = "", pending_limit: int | None = None
+              ) -> tuple[float, int]:
+        """Spend one slot of ``budget`` now: ``(0, 0)``; or ``(real seconds to wait, how many
+        of the team's tasks wait to be picked up when that is why)``.  With ``pending_limit``
+        (and the team's ``origin``) the waiting tasks are counted in the same transaction."""
+        service, key_fp, _ = budget
         with self._write() as conn:
-            return self._spend(conn, budget, pace, clock, action)[0]
+            if pending_limit is not None:
+                waiting = self._waiting(conn, (service, origin, key_fp), clock)
+                if waiting >= pending_limit:
+                    return max(clock.real(PICKUP_CHECK), 0.05), waiting
+            return self._spend(conn, budget, pace, clock, action)[0], 0
 
     def history(self, budget: tuple[str, str, str], since: float) -> tuple[list[tuple[float, str]], float]:
         """The sends counted for ``budget`` since ``since`` (Unix seconds) with their action
         kinds, and the latest instant the last of them asked the next to wait for."""
-        rows = self._query("SELECT sent_at, not_before, action FROM sends WHERE service=? AND "
-                           "key_fp=? AND bucket=? AND sent_at > ? ORDER BY sent_at",
-                           (*budget, since))
-        return ([(r["sent_at"], r["action"]) for r in rows],
-                max((r["not_before"] for r in rows), default=0.0))
+        with self._lock:
+            rows = self._sends_since(self._conn, budget, since)
+        return [(t, action) for t, _, action in rows], max((nb for _, nb, _ in rows), default=0.0)
+
+    def moved_to_pickup(self, job_id: str, position: int, at: float, gap: float) -> None:
+        """An input's task waited for the worker and was seen picked up at ``at`` (Unix s):
+        its action happened then, not when it was sent, so its send counts from then (and the
+        next one ``gap`` real seconds later): two actions never follow a night seconds apart."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE sends SET sent_at=?, not_before=? WHERE bucket='create' AND rowid IN "
+                "(SELECT s.rowid FROM sends s JOIN jobs j ON s.service=j.service AND "
+                "s.key_fp=j.key_fp JOIN items i ON i.job_id=j.job_id WHERE j.job_id=? AND "
+                "i.position=? AND s.sent_at=i.sent_at)", (at, at + gap, job_id, position))
+            conn.execute("UPDATE items SET sent_at=? WHERE job_id=? AND position=?",
+                         (at, job_id, position))
 
     def sends(self, service: str, key_fp: str, bucket: str = "create") -> list[float]:
         """The send times (Unix seconds) the pace has counted for this budget."""

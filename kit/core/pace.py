@@ -69,12 +69,12 @@ Caps = Mapping[str, float | None] | float | None
 
 def _caps(name: str, given: Any) -> dict[str, float | None]:
     """Caps per action kind: a mapping merged over kit's defaults (``None`` lifts one), a number
-    for every action together, ``None`` for none at all."""
+    for every action together (besides the defaults per kind), ``None`` for none at all."""
     defaults = _DEFAULT_CAPS[name]
     if given is None:
         return dict.fromkeys(defaults)
     if isinstance(given, (int, float)) and not isinstance(given, bool):
-        return {**dict.fromkeys(defaults), ALL: given}
+        return {**defaults, ALL: given}  # on top of the caps per kind, not instead of them
     if not isinstance(given, Mapping):
         raise ValueError(f"Pace({name}=...) takes caps per action kind, such as "
                          f"{{'profile_visit': 80}}, a number for all actions together, or None, "
@@ -96,9 +96,10 @@ def _positive(name: str, value: Any) -> None:
 
 def _clock_time(text: str) -> float:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
-    if match is None or int(match.group(1)) > 24 or int(match.group(2)) > 59:
+    seconds = int(match.group(1)) * HOUR + int(match.group(2)) * MINUTE if match else -1.0
+    if match is None or int(match.group(2)) > 59 or not 0 <= seconds <= DAY:
         raise ValueError(f"Pace(hours=...): {text!r} is not a time such as '08:00'")
-    return int(match.group(1)) * HOUR + int(match.group(2)) * MINUTE
+    return seconds
 
 
 def parse_hours(hours: str | None) -> tuple[float, float] | None:
@@ -165,6 +166,8 @@ class Pace:
       a backlog sent while the browser is closed would be worked in a burst when it opens;
     - ``hours``, ``days``, ``tz``: optionally, send only inside working hours
       (``hours="08:00-19:00", days="Mon-Fri", tz="Europe/Paris"``; ``tz=None``: this machine's).
+      On a sandbox's faster clock they are kept on that clock's scaled calendar, which is not
+      the sandbox's own day: try working hours against a real clock.
 
     The default follows OutX's published guidance (~50 LinkedIn actions per hour, spread out).
     **Raising any of it risks the LinkedIn account that runs your team's OutX extension**
@@ -219,23 +222,38 @@ class Pace:
                    jitter=0.0)
 
     def options(self) -> dict[str, Any]:
-        """The fields, as plain data (a job keeps them in the journal; ``Pace(**options)``)."""
+        """The fields, as plain data (a job keeps them in the journal): :meth:`from_options`."""
         return {"per_hour": self.per_hour, "per_minute": self.per_minute,
-                "pending": self.pending, "per_day": dict(self.caps_per("per_day")),
-                "per_week": dict(self.caps_per("per_week")), "hours": self.hours,
-                "days": self.days, "tz": self.tz, "jitter": self.jitter}
+                "pending": self.pending, "per_day": dict(self.daily), "per_week": dict(self.weekly),
+                "hours": self.hours, "days": self.days, "tz": self.tz, "jitter": self.jitter}
 
-    def caps_per(self, name: str) -> Mapping[str, float | None]:
-        caps = getattr(self, name)
-        assert isinstance(caps, Mapping)
-        return caps
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Pace:
+        """The pace a job stored.  One stored before the caps per kind (no ``pending``, a
+        ``per_day`` of None) gets today's defaults for them: it never meant to lift them."""
+        stored = dict(options)
+        if "pending" not in stored and stored.get("per_day") is None:
+            stored.pop("per_day", None)
+        return cls(**stored)
+
+    @property
+    def daily(self) -> Mapping[str, float | None]:
+        """The caps per action kind (and ``"all"``) in any rolling day."""
+        assert isinstance(self.per_day, Mapping)  # (made a mapping in __post_init__)
+        return self.per_day
+
+    @property
+    def weekly(self) -> Mapping[str, float | None]:
+        """The caps per action kind (and ``"all"``) in any rolling week."""
+        assert isinstance(self.per_week, Mapping)
+        return self.per_week
 
     # -- the windows -------------------------------------------------------------------------
     @property
     def windows(self) -> list[tuple[float, float]]:
         """(window seconds, most actions in it) shared by every action kind."""
         pairs = [(MINUTE, self.per_minute), (HOUR, self.per_hour),
-                 (DAY, self.caps_per("per_day").get(ALL)), (WEEK, self.caps_per("per_week").get(ALL))]
+                 (DAY, self.daily.get(ALL)), (WEEK, self.weekly.get(ALL))]
         return [(seconds, count) for seconds, count in pairs if count is not None]
 
     def caps(self, action: str | None) -> list[tuple[float, float, str | None]]:
@@ -243,8 +261,8 @@ class Pace:
         (scope None) and its kind's own day and week (scope ``action``)."""
         found: list[tuple[float, float, str | None]] = [(s, c, None) for s, c in self.windows]
         if action:
-            for seconds, name in ((DAY, "per_day"), (WEEK, "per_week")):
-                count = self.caps_per(name).get(action)
+            for seconds, caps in ((DAY, self.daily), (WEEK, self.weekly)):
+                count = caps.get(action)
                 if count is not None:
                     found.append((seconds, count, action))
         return found
@@ -253,8 +271,7 @@ class Pace:
     def limited(self) -> bool:
         """Does anything hold actions back (a window, a cap, the pending limit, hours)?"""
         return bool(self.windows or self.pending is not None or self._span or self._weekdays
-                    or any(self.caps_per("per_day").values())
-                    or any(self.caps_per("per_week").values()))
+                    or any(self.daily.values()) or any(self.weekly.values()))
 
     @property
     def spacing(self) -> float:
@@ -265,8 +282,8 @@ class Pace:
     def longest_window(self) -> float:
         """The longest window any cap counts in (how long the journal keeps send times)."""
         every = [seconds for seconds, _ in self.windows]
-        every += [DAY for c in self.caps_per("per_day").values() if c is not None]
-        every += [WEEK for c in self.caps_per("per_week").values() if c is not None]
+        every += [DAY for c in self.daily.values() if c is not None]
+        every += [WEEK for c in self.weekly.values() if c is not None]
         return max(every, default=0.0) * WINDOW_MARGIN
 
     def gap(self, rng: random.Random) -> float:

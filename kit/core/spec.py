@@ -47,3 +47,7 @@ class ServiceSpec:
     # Each create kind's action kind, counted against the pace's caps per kind (OutX:
     # "fetch-profile" is a "profile_visit").
     actions: Mapping[str, str] = field(default_factory=dict)
+
+    def action_of(self, kind: str) -> str:
+        """The action kind a create of ``kind`` counts as (``""``: only the shared windows)."""
+        return self.actions.get(kind, "")

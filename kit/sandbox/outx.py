@@ -103,8 +103,8 @@ class OutXConfig:
     invitation_cap: int = 100  # connection requests per team before LinkedIn's cap (429)
     extensions: int = 4  # active Chrome extensions per team (workers)
     flagging: bool = True  # the burst model below (False: never flagged)
-    flag_per_minute: int = 10  # more creates than this in 60 service s flag the team
-    flag_per_hour: int = 120  # more creates than this in 3600 service s flag the team
+    flag_per_minute: int = 10  # more executions than this in 60 service s flag the team
+    flag_per_hour: int = 120  # more executions than this in 3600 service s flag the team
     flag_seconds: float = 21600.0  # how long a flag lasts (service s)
     # Executions of one kind in a rolling service day that flag the team (LinkedIn's own caps, a
     # model: above what careful tools keep to).  None: no per-kind model.

@@ -8,6 +8,7 @@ Every create is a LinkedIn action on a real account (contract: shared/api/CONTRA
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -397,21 +398,21 @@ class OutX(ServiceClient):
         the task with its input's state, in one transaction; else the pace is waited for here
         and the task journaled before this returns."""
         endpoint = CREATES[kind]
-        if not paced:
-            await self._wait_for_pace(kind)
-        data = await self._call(endpoint, json_body=body)
-        task_id = valid_task_id(data.get("api_agent_task_id")) if isinstance(data, dict) else None
-        if not task_id:
-            raise ServiceError(
-                f"OutX {endpoint.name}: the answer has no usable api_agent_task_id "
-                f"({data!r:.200}); "
-                "the task may exist at OutX: check before creating it again.",
-                service="OutX", may_have_acted=True,
-            )
-        task = Task(service="outx", id=str(task_id), kind=kind, input=body,
-                    service_status="pending")
-        if not paced:
-            self._record([task])
+        async with contextlib.nullcontext() if paced else self._direct_create(kind):
+            data = await self._call(endpoint, json_body=body)
+            task_id = (valid_task_id(data.get("api_agent_task_id")) if isinstance(data, dict)
+                       else None)
+            if not task_id:
+                raise ServiceError(
+                    f"OutX {endpoint.name}: the answer has no usable api_agent_task_id "
+                    f"({data!r:.200}); "
+                    "the task may exist at OutX: check before creating it again.",
+                    service="OutX", may_have_acted=True,
+                )
+            task = Task(service="outx", id=str(task_id), kind=kind, input=body,
+                        service_status="pending")
+            if not paced:
+                self._record([task])
         return task
 
     async def send(self, items: list[tuple[str, dict[str, Any]]], options: dict[str, Any]
