@@ -188,7 +188,7 @@ def run_scenario(scenario: Scenario) -> tuple[dict[str, Any], list[dict[str, Any
     info = {"key": scenario.key, "title": scenario.title, "service": scenario.service,
             "n": scenario.n, "speed": scenario.speed, "limit_s": round(limit_of[scenario.n], 1),
             "sandbox": scenario.options(), "paced": scenario.paced, "pickup": scenario.pickup}
-    if scenario.service == "outx" and scenario.paced:
+    if scenario.service == "outx" and scenario.paced and not scenario.pickup:
         info["ideal_last_create_s"] = (scenario.n - 1) * 3600.0 / limits.OUTX_PACE_PER_HOUR
         info["kit_rule_last_create_s"] = round(limits.kit_pace_last_create(scenario.n), 1)
     return info, rows

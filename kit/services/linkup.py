@@ -411,6 +411,7 @@ class Linkup(ServiceClient):
         self._created_since_quota = 0
         self._room_lock = asyncio.Lock()
         self._posting = 0  # tasks in POSTs not answered yet (a list read may not count them)
+        self._reserved = 0  # tasks ever reserved for a POST (less those refused): a clock of sorts
 
     # -- creating --------------------------------------------------------------------------
     async def submit(self, tasks: Iterable[Mapping[str, Any]], *,
@@ -442,6 +443,7 @@ class Linkup(ServiceClient):
                         raise full
                 batch = items[len(created):len(created) + size]
                 self._created_since_quota += len(batch)  # reserved before the POST goes
+                self._reserved += len(batch)
             try:
                 data = await self._post(batch)
             except ServiceUnreachable as exc:  # nothing was sent: the rest stays to send later
@@ -454,6 +456,7 @@ class Linkup(ServiceClient):
                 continue
             except (PaymentRequired, RateLimited) as exc:
                 self._created_since_quota -= len(batch)  # refused: nothing was created
+                self._reserved -= len(batch)
                 if exc.code != QUEUE_FULL:
                     exc.tasks = created
                     raise
@@ -639,6 +642,9 @@ class Linkup(ServiceClient):
                 if v not in allowed:
                     raise _bad(f"{name}={v!r} is not one of {', '.join(allowed)}.")
                 params.append((name, v))
+        # What the list's quota cannot count yet: POSTs out when it was asked for, and tasks
+        # reserved since (answered before the list, they are not in its inFlight).
+        reserved, posting = self._reserved, self._posting
         body = await self._call(LIST_TASKS, params=params)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise ServiceError(f"Linkup list-tasks: unexpected answer {body!r:.200}",
@@ -647,7 +653,8 @@ class Linkup(ServiceClient):
         quota = body.get("quota") if isinstance(body.get("quota"), dict) else {}
         limit, in_flight = _count(quota.get("limit"), None), _count(quota.get("inFlight"), None)
         if limit is not None and in_flight is not None:
-            self._quota, self._created_since_quota = (limit, in_flight), self._posting
+            self._quota = (limit, in_flight)
+            self._created_since_quota = posting + self._reserved - reserved
         return TaskList(tasks=[to_task(d) for d in body["data"]],
                         page=_count(meta.get("page"), page),
                         page_size=_count(meta.get("pageSize"), page_size),
