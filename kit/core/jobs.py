@@ -39,6 +39,7 @@ REPORT_EVERY = 0.1  # real seconds between progress reports from the poller's ti
 WORKER_CHECK_EVERY = 0.5
 WORKER_CHECK_SERVICE = 30.0
 ETA_EVERY = 2.0  # real seconds between two ETA simulations
+ETA_SIMULATED = 5000  # queued inputs an ETA simulates one by one
 
 
 def placeholder_status(item: dict[str, Any]) -> Status:
@@ -177,7 +178,10 @@ class JobRunner:
         kinds = [self.items[p]["kind"] for p in sorted(self.items)
                  if self.items[p]["state"] == QUEUED]
         actions = [self.client.spec.action_of(kind) for kind in kinds]
-        last = pace.eta(actions, history, clock.service(not_before), clock.service(epoch))
+        # A long queue: its first ETA_SIMULATED sends, and the rest at their rate.
+        start = clock.service(epoch)
+        last = pace.eta(actions[:ETA_SIMULATED], history, clock.service(not_before), start)
+        last = start + (last - start) * max(1.0, len(actions) / ETA_SIMULATED)
         holdup = pace.holdup(history, clock.service(epoch), actions[0]) if actions else ""
         self._eta = (now, clock.real(last - clock.service(epoch)), holdup)
         return self._eta[1], holdup

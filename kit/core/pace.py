@@ -392,9 +392,13 @@ class _History:
             self.add(t, action)
 
     def add(self, t: float, action: str) -> None:
-        insort(self.times[None], t)
-        if action:
-            insort(self.times.setdefault(action, []), t)
+        for times in (self.times[None], self.times.setdefault(action, []) if action else None):
+            if times is None:
+                continue
+            if not times or t >= times[-1]:
+                times.append(t)  # the usual case (a simulation goes forward): no shifting
+            else:
+                insort(times, t)
 
     def room(self, scope: str | None, width: float, limit: int, at: float) -> float:
         """The first instant from ``at`` whose window ``(t - width, t]`` holds fewer than
