@@ -229,7 +229,7 @@ def batch(args: argparse.Namespace) -> int:
     if args.command in LINKEDIN_COMMANDS:
         options.update(pace=linkedin_pace(args))
         if args.patience is not None:
-            options["patience"] = args.patience * 60
+            options["patience"] = args.patience
     if args.speed is not None and not args.sandbox:  # a real service's clock cannot be sped up
         raise InvalidRequest("--speed goes with --sandbox (the embedded sandbox's clock); a real "
                              "service runs at its own speed.")
@@ -246,6 +246,8 @@ def batch(args: argparse.Namespace) -> int:
             return 3
     write_output(df, args.output)
     print(f"kit: {summary(df)}", file=sys.stderr)
+    if worker_away(df):
+        return 4
     if args.command == "deep-dives" and not args.confirm and (df["status"] == "pending").any():
         waiting = int((df["status"] == "pending").sum())
         print(f"kit: {plural(waiting, 'deep dive')} {'awaits' if waiting == 1 else 'await'} "
@@ -259,13 +261,15 @@ def linkedin_pace(args: argparse.Namespace) -> Any:
     """The pace the LinkedIn options ask for (kit's default where one is left out)."""
     import kit
 
-    default = kit.Pace()
     chosen = {"per_hour": args.per_hour, "per_minute": args.per_minute,
               "pending": args.pending, "hours": args.hours, "days": args.days, "tz": args.tz}
     try:
         return kit.Pace(**{k: v for k, v in chosen.items() if v is not None})
-    except ValueError as exc:
-        raise InvalidRequest(f"{exc} (kit's default: {default.describe()}).") from None
+    except ValueError as exc:  # in the command line's words: its flags, not Python's fields
+        message = str(exc)
+        for name in chosen:
+            message = message.replace(f"Pace({name}=...)", "--" + name.replace("_", "-"))
+        raise InvalidRequest(message + ".") from None
 
 
 def resume(args: argparse.Namespace) -> int:
@@ -273,7 +277,7 @@ def resume(args: argparse.Namespace) -> int:
 
     check_output(args)
     services = args.service or ["outx", "linkup", "agora"]
-    options = {} if args.patience is None else {"patience": args.patience * 60}
+    options = {} if args.patience is None else {"patience": args.patience}
     df = kit.resume(services=services, timeout=args.timeout, progress=not args.quiet and None,
                     **options)
     if df.empty:
@@ -282,7 +286,29 @@ def resume(args: argparse.Namespace) -> int:
         return 0
     write_output(df, args.output)
     print(f"kit: resumed {summary(df)}", file=sys.stderr)
-    return 0
+    return 4 if worker_away(df) else 0
+
+
+def worker_away(df: Any) -> bool:
+    """Did the batch stop because the team's OutX extension picked nothing up?  Says so."""
+    from .background import WORKER_AWAY
+
+    reason = df.attrs.get(WORKER_AWAY)
+    if reason:
+        print(f"kit: stopped, {printable(reason)}; `kit resume` carries on (exit 4)",
+              file=sys.stderr)
+    return bool(reason)
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a positive number of (service) seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def jobs(args: argparse.Namespace) -> int:
@@ -350,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "and AGORA_API_KEY; --sandbox tries it all without a key.",
         epilog="Exit status: 0 done (failed rows are in the output), 2 bad input or a "
                "whole-call error (key, permission, base URL), 3 out of credits (what was "
-               "created is still written).",
+               "created is still written), 4 stopped because the team's OutX Chrome extension "
+               "picked nothing up for --patience (rows written; `kit resume` carries on).",
     )
     from importlib.metadata import PackageNotFoundError, version
 
@@ -417,9 +444,9 @@ def _add_batch_commands(sub: Any) -> None:
             p.add_argument("--tz", metavar="ZONE",
                            help="the time zone of --hours and --days, e.g. Europe/Paris "
                                 "(default: this machine's)")
-            p.add_argument("--patience", type=float, metavar="MINUTES",
-                           help="stop (resumably: `kit resume` carries on) when the extension "
-                                "has picked nothing up for this long (default 15)")
+            p.add_argument("--patience", type=positive_seconds, metavar="SECONDS",
+                           help="stop (resumably: exit 4, `kit resume` carries on) when the "
+                                "extension has picked nothing up for this long (default 900)")
         else:
             p.add_argument("--max-cost", type=float, metavar="AMOUNT",
                            help="refuse the batch, before sending anything, if it could cost "
@@ -448,9 +475,9 @@ def _add_job_commands(sub: Any) -> None:
     p.add_argument("--service", action="append", choices=["outx", "linkup", "agora"],
                    help="only this service (repeatable)")
     p.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
-    p.add_argument("--patience", type=float, metavar="MINUTES",
+    p.add_argument("--patience", type=positive_seconds, metavar="SECONDS",
                    help="stop (resumably) when the team's OutX extension has picked nothing up "
-                        "for this long (default: what the job was started with, else 15)")
+                        "for this long (default: what the job was started with, else 900)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(parser=p, func=resume)
 

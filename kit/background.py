@@ -53,6 +53,10 @@ FRAMES: dict[str, Callable[[list[tuple[Any, Task]]], pd.DataFrame]] = {
     "deep_dives": frames.deep_dives_frame,
     "onchain_data": frames.onchain_frame,
 }
+# A frame's attribute saying its job stopped, resumably, because the service's worker (OutX's
+# Chrome extension) picked nothing up for the call's patience: scripts and the command line
+# can tell that stop from a finished run.
+WORKER_AWAY = "kit_worker_away"
 # Helpers whose frame is a long table (several rows per input): their rows keep pandas' own
 # numbering, not the input Series' index.
 LONG_TABLES = {"search_profiles"}
@@ -159,13 +163,16 @@ class Job:
         if not error:
             return None
         error = error.rstrip()
-        stop = "" if error.endswith(".") else "."
+        stop = "" if error.endswith((".", "?", "!")) else "."
         return f"not sent: {error}{stop} {RESUME_HINT} sends them later."
 
     def frame(self) -> pd.DataFrame:
         """One row per input, now, in input order (the helper's columns)."""
         tasks = self.tasks()
+        runner = self._runner
         reason = None if self._running else self._unsent_reason()
+        if self._running and runner is not None and runner.worker_note:
+            reason = f"not sent yet: {runner.worker_note}"  # (a background job waits on)
         if reason:
             for task in tasks:
                 if task.status is Status.QUEUED:
@@ -181,6 +188,8 @@ class Job:
         df = FRAMES[self._record["helper"]](pairs)
         if self.index is not None and self._record["helper"] not in LONG_TABLES:
             df.index = self.index  # one row per input: so that df.join(result) works
+        if runner is not None and runner.gave_up:  # stopped, resumably: a script can tell
+            df.attrs[WORKER_AWAY] = runner.gave_up
         return df
 
     def progress(self) -> ProgressEvent:

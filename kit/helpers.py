@@ -23,6 +23,7 @@ import pandas as pd
 from . import frames
 from .background import (
     CLIENTS,
+    WORKER_AWAY,
     Job,
     JobPlan,
     client_factory,
@@ -574,6 +575,7 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
         print(f"kit: resume: {note}", file=sys.stderr)
     parts: list[pd.DataFrame] = []
     handled: set[str] = set()
+    away: str | None = None
     for job in jobs:
         # The first call's timeout was about that call's wait: a resume waits its own.
         job.set_timeout(opts.get("timeout"))
@@ -581,6 +583,7 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
                   blocking=True)
         df = job.run_blocking()
         handled |= {t.id for t in job.tasks() if t.id}
+        away = df.attrs.get(WORKER_AWAY) or away
         parts.append(df.assign(job_id=job.id))
     loose_opts = dict(client_opts, journal=book)
     if api_key is not None:
@@ -588,7 +591,10 @@ def resume(*, services: Sequence[str] = ("outx", "linkup", "agora"), api_key: st
     loose = run(_resume_loose(services, loose_opts, opts, handled))
     if loose or not parts:
         parts.append(frames.to_frame(loose))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    result = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if away:
+        result.attrs[WORKER_AWAY] = away
+    return result
 
 
 def jobs(journal: Any = None) -> pd.DataFrame:

@@ -225,7 +225,9 @@ def test_the_linkedin_pace_on_the_command_line(tmp_path):
     # A pace that cannot be kept is refused before anything is sent, saying what to write.
     result = kit_cli("profiles", "--sandbox", "--hours", "19:00-08:00", "-q", stdin="ann-lee\n")
     assert result.returncode == 2 and "must end after it starts" in result.stderr
-    assert "kit's default: pace 5/min, 50/h" in result.stderr
+    assert "--hours" in result.stderr and "Pace(" not in result.stderr  # the flag's name
+    result = kit_cli("profiles", "--sandbox", "--patience", "0", "-q", stdin="ann-lee\n")
+    assert result.returncode == 2 and "not a positive number of seconds" in result.stderr
     result = kit_cli("profiles", "--sandbox", "--days", "Mon-Fry", "-q", stdin="ann-lee\n")
     assert result.returncode == 2 and "'Mon-Fri'" in result.stderr
     help_text = kit_cli("profiles", "--help").stdout

@@ -146,6 +146,11 @@ class JobRunner:
         event.notes.extend(notes or [])
         return event
 
+    @property
+    def worker_note(self) -> str | None:
+        """What the rows waiting for the worker say now (None: it is not away)."""
+        return self._worker_note
+
     def _pace_note(self, pace: Pace) -> str:
         """``pace 5/min, 50/h · next create in 41s · all sent in ~3h 10m``, with what holds the
         next create back when it is not the spacing (the extension, a cap, working hours)."""
@@ -228,10 +233,12 @@ class JobRunner:
         found = self.journal.pickups(client.spec.name, client.base_url, client.key_fingerprint,
                                      client.clock)
         stalled = found.stalled(client.clock)
-        quiet = client.spec.schedule.timeout or 0.0  # the docs' "check the extension" point
+        # Said once the docs' "check the extension" point has passed (and a real second, so
+        # that a sandbox's fast clock does not raise the alarm over one late read).
+        quiet = client.spec.schedule.timeout or 0.0
+        away = stalled is not None and stalled > quiet and client.clock.real(stalled) > 1.0
         self._worker_note = (nothing_picked_up(client.spec.worker or "", client.spec.worker_hint,
-                                               stalled)
-                             if stalled is not None and stalled > quiet else None)
+                                               stalled or 0.0) if away else None)
         # Patience counts from this run's start at the earliest: a resume after a night looks
         # before it gives up (the note says how long the extension has really been away).
         watched = client.clock.service(client.clock.now() - self._started)

@@ -160,8 +160,9 @@ class Claim(NamedTuple):
 
 class Pickups(NamedTuple):
     """The team's tasks waiting for their worker (OutX's Chrome extension): how many, the ids
-    of the oldest (a hundred at most), when the oldest was created; and when one of the team's
-    tasks was last seen leaving ``pending`` or finishing (the journal's latest status change)."""
+    of the oldest (a hundred at most), when the oldest pending task was created (a skipped one
+    too); and when one of the team's tasks was last seen leaving ``pending`` or finishing (the
+    journal's latest status change)."""
 
     waiting: int
     ids: list[str]
@@ -635,7 +636,12 @@ class Journal:
         clock = clock or ServiceClock()
         team = (service, origin, key_fp)
         with self._lock:
-            [(count, oldest)] = self._pending(self._conn, team, clock, "COUNT(*), MIN(created_at)")
+            [(count,)] = self._pending(self._conn, team, clock, "COUNT(*)")
+            # Since when tasks have waited: the oldest pending one, a skipped one included (a
+            # browser closed for days lets one more create go each day; the wait is the week's).
+            [(oldest,)] = self._conn.execute(
+                "SELECT MIN(created_at) FROM tasks WHERE key_fp=? AND service=? AND origin=? "
+                "AND status='pending'", (key_fp, service, origin)).fetchall()
             ids = [r[0] for r in self._pending(self._conn, team, clock, "task_id",
                                                " ORDER BY created_at LIMIT 100")]
             # The latest status change away from pending: one index lookup per status.

@@ -110,7 +110,7 @@ def parse_hours(hours: str | None) -> tuple[float, float] | None:
         raise ValueError(f"Pace(hours=...) takes a span such as '08:00-19:00', not {hours!r:.40}")
     start, end = (_clock_time(part) for part in hours.split("-"))
     if end <= start:
-        raise ValueError(f"Pace(hours={hours!r}): the span must end after it starts, within one "
+        raise ValueError(f"Pace(hours=...): {hours!r}: the span must end after it starts, within one "
                          "day (such as '08:00-19:00')")
     return start, end
 
