@@ -170,9 +170,14 @@ def markdown(mode: str, elapsed: float, infos: list[dict[str, Any]], rows: list[
                       "in a minute or 120 in an hour flags the team for 6 hours, during which its "
                       "extensions start no task. `max actions` count executions.", ""]
         if info.get("pickup"):
-            lines += ["The browser is closed 14 hours of each service day: a task created then "
-                      "waits, pending, and is worked when it opens; a backlog is worked back to "
-                      "back. `created while closed` counts such creates.", ""]
+            start, hours = info["sandbox"].get("outx_night", (0.0, 0.0))
+            lines += [f"The browser is closed {hours:g} hours of each service day, from "
+                      f"{int(start):02d}:{round(start % 1 * 60):02d} (`outx_night=(start hour, "
+                      "hours)`, day 0 starting with the sandbox): a task created then waits, "
+                      "pending, and is worked when it opens; a backlog is worked back to back. "
+                      "`created while closed` counts such creates. A client that ignores "
+                      "pick-ups can finish before the limit by bursting in the morning: that "
+                      "is what `max actions / h` and `flagged` show.", ""]
         if "kit_rule_last_create_s" in info:
             ideal, rule = info["ideal_last_create_s"], info["kit_rule_last_create_s"]
             lines += [f"kit's own pace rule (`kit.Pace()`: 50/h and 5/min counted over windows "

@@ -1,5 +1,7 @@
-"""Run the benchmark: ``python -m bench`` (full, <= 15 min on 2 cores), ``--quick`` (<= 2 min),
-``--smoke`` (the CI test's), ``--only 1,3`` (some scenarios).
+"""Run the benchmark against the sandbox: python -m bench [--quick | --smoke] [--only 1,6].
+
+``python -m bench`` is the full run (~20 min on 2 cores), ``--quick`` a small one (~3 min),
+``--smoke`` the CI test's (under a minute), ``--only 1,3`` some scenarios.
 
 For every scenario: its limit (bench.limits: an ideal client against the sandbox's own model),
 then every contender against a fresh sandbox process (same seed, same options), the contender in
@@ -136,6 +138,9 @@ def row(scenario: Scenario, run: Run, limit_of: dict[int, float], cap: float | N
         note = (f"sample of {n} at x{speed:g}, wall and CPU extrapolated x{scale:g}"
                 if run.extrapolate else f"sample of {n} at x{speed:g}, not extrapolated: "
                                         f"wall and limit are for {n} tasks")
+    if measured["completed"] is not None and measured["completed"] < n:
+        note += ("; " if note else "") + (f"gave up on {n - measured['completed']:,} tasks "
+                                          "(left unfinished)")
     if run.contender == "asyncio-burst" and scenario.paced and status_reads:
         # A burst asks for a read every 5 s; at a high speed the client may not keep up.
         note += (f"; it read each task every {measured['wall_s'] * n / status_reads:.1f} s "
@@ -163,7 +168,9 @@ def row(scenario: Scenario, run: Run, limit_of: dict[int, float], cap: float | N
 
 def add_best_peer(rows: list[dict[str, Any]]) -> None:
     """Each row's wall against the best peer's (whole-batch or extrapolated walls only)."""
-    peers = [r["wall_s"] for r in rows if r["contender"] != "kit" and r.get("comparable")]
+    # A peer that gave up on tasks (the MCP pattern after 150 s) finished nothing to compare.
+    peers = [r["wall_s"] for r in rows if r["contender"] != "kit" and r.get("comparable")
+             and r.get("completed") == r.get("measured_tasks")]
     best = min(peers, default=None)
     for r in rows:
         if best and r.get("comparable"):

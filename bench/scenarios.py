@@ -1,5 +1,5 @@
-"""The six scenarios, in three sizes: full (``python -m bench``, <= 15 min on 2 cores), quick
-(``--quick``, <= 2 min) and smoke (``--smoke``, the CI test's, well under a minute).
+"""The six scenarios, in three sizes: full (``python -m bench``, ~20 min on 2 cores), quick
+(``--quick``, ~3 min) and smoke (``--smoke``, the CI test's, well under a minute).
 
 Each contender runs on the whole batch at the scenario's speed, except where noted: a sequential
 contender (one task at a time) runs on a sample at a lower speed (so that a request's real

@@ -174,3 +174,20 @@ def test_the_extension_gone_for_48_hours_stops_the_job_resumably_and_fails_no_ro
         stats = sb.stats()["outx"]
     assert (df["status"] == "completed").all()
     assert stats["creates"] == 6 and stats["most_creates_per_input"] == 1
+
+
+def test_a_task_left_waiting_by_a_stopped_job_counts_from_its_pick_up_on_resume(tmp_path):
+    # The evening's task is worked when the browser opens; the resume then sends 50 more at the
+    # pace: LinkedIn must not see 51 in that hour.
+    slugs = [f"evening-{i}" for i in range(60)]
+    with kit.Sandbox(speed=1200, seed=4, outx_extensions=8,
+                     journal=str(tmp_path / "journal.sqlite3")) as sb:
+        sb.outx.set_online("acme", False)
+        job = kit.profiles(slugs, wait=False, progress=False)
+        time.sleep(1.0)
+        job.stop()
+        sb.outx.set_online("acme", True)
+        df = kit.resume(progress=False, pace=kit.Pace(per_day=None))
+        stats = sb.stats()["outx"]
+    assert (df["status"] == "completed").all() and stats["most_creates_per_input"] == 1
+    assert stats["max_actions_per_hour"] <= 50 and stats["max_actions_per_minute"] <= 5

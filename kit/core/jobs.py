@@ -297,6 +297,8 @@ class JobRunner:
         await self._orphans()
         for task in list(self.tasks.values()):
             await self.client.adopt(task, self.options)
+            if self.client.waiting_for_worker(task):  # it has waited (a night, a closed lid):
+                self._waited.add(task.id or "")  # its pick-up will be when LinkedIn sees it
             self._watch(task)
         poll = asyncio.ensure_future(self.poller.run())
         send = asyncio.ensure_future(self._send_all())
