@@ -86,7 +86,7 @@ def scenarios(size: str) -> tuple[list[Scenario], int]:
     early = dict(OUTX_NIGHTS, outx_night=(0.25, 14.0))
     if size == "smoke":
         return _scenarios((20, 2000, 3, 200, 11, 8000), (100, 200), (5, 500, 1), (500, 10),
-                          (20, 4000, early)), 2000
+                          (20, 8000, early)), 2000
     if size == "quick":
         return _scenarios((100, 1000, 20, 200, 11, 4000), (300, 150), (10, 200, 1),
                           (5000, 1), (60, 3000, early)), 10_000
