@@ -233,7 +233,7 @@ def profiles(slugs: Iterable[str], *, wait: bool = True, pace: Pace | None = Non
     Chrome extension picks the task up, and sent at ``pace`` (default ``kit.Pace()``: at most
     50 an hour and 5 a minute, spread out; 80 profile visits a day; the next create only once
     the last one was picked up, so that no backlog builds while the browser is closed; shared
-    with every process using this key and journal): 2,000 profiles take days.  A task waiting
+    with every process using this key and journal): 2,000 profiles take about 25 days.  A task waiting
     for the extension is waiting, not failed: a blocking call stops (resumably) when the
     extension has picked nothing up for ``patience`` service seconds (default 900), a
     background job waits on.  ``wait=False`` returns a :class:`kit.Job` at once (display it
