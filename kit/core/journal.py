@@ -181,6 +181,16 @@ class Pickups(NamedTuple):
 # How often (service seconds) a job blocked by the backlog asks the journal again: the docs'
 # status interval, at which pick-ups are seen.
 PICKUP_CHECK = 5.0
+# The pace's record of one job input's send (its slot's time is the input's sent_at): given
+# back when the input goes back to the queue, moved when its task is picked up later.
+_INPUT_SEND = ("bucket='create' AND rowid IN (SELECT s.rowid FROM sends s JOIN jobs j ON "
+               "s.service=j.service AND s.key_fp=j.key_fp JOIN items i ON i.job_id=j.job_id "
+               "WHERE j.job_id=? AND i.position=? AND s.sent_at=i.sent_at)")
+
+
+def _pickup_wait(clock: ServiceClock) -> float:
+    """Real seconds before a create held back by the backlog is asked for again."""
+    return max(clock.real(PICKUP_CHECK), 0.05)
 COLUMNS = ["service", "origin", "task_id", "key_fp", "kind", "input_key", "input", "status",
            "service_status", "output", "error", "created_at", "updated_at"]
 # The task a request can reuse: completed, or still open; the newest completed one first.
@@ -590,7 +600,7 @@ class Journal:
                 if pending_limit is not None and waiting + len(taken) >= pending_limit:
                     # The action happens when the worker picks a task up: a backlog sent now
                     # would be worked in a burst later.  Ask again after a status read's time.
-                    blocked, wait = waiting + len(taken), max(clock.real(PICKUP_CHECK), 0.05)
+                    blocked, wait = waiting + len(taken), _pickup_wait(clock)
                     break
                 spent = None
                 if pace is not None and pace.limited:  # one slot of the pace per input taken
@@ -718,7 +728,7 @@ class Journal:
             if pending_limit is not None:
                 waiting = self._waiting(conn, (service, origin, key_fp), clock)
                 if waiting >= pending_limit:
-                    return max(clock.real(PICKUP_CHECK), 0.05), waiting
+                    return _pickup_wait(clock), waiting
             return self._spend(conn, budget, pace, clock, action)[0], 0
 
     def history(self, budget: tuple[str, str, str], since: float) -> tuple[list[tuple[float, str]], float]:
@@ -733,11 +743,8 @@ class Journal:
         its action happened then, not when it was sent, so its send counts from then (and the
         next one ``gap`` real seconds later): two actions never follow a night seconds apart."""
         with self._write() as conn:
-            conn.execute(
-                "UPDATE sends SET sent_at=?, not_before=? WHERE bucket='create' AND rowid IN "
-                "(SELECT s.rowid FROM sends s JOIN jobs j ON s.service=j.service AND "
-                "s.key_fp=j.key_fp JOIN items i ON i.job_id=j.job_id WHERE j.job_id=? AND "
-                "i.position=? AND s.sent_at=i.sent_at)", (at, at + gap, job_id, position))
+            conn.execute("UPDATE sends SET sent_at=?, not_before=? WHERE " + _INPUT_SEND,
+                         (at, at + gap, job_id, position))
             conn.execute("UPDATE items SET sent_at=? WHERE job_id=? AND position=?",
                          (at, job_id, position))
 
@@ -764,9 +771,7 @@ class Journal:
             # An input put back in the queue was refused or never reached the service: no
             # action was taken, so its slot of the pace is given back.
             conn.executemany(
-                "DELETE FROM sends WHERE bucket='create' AND rowid IN (SELECT s.rowid FROM sends s "
-                "JOIN jobs j ON s.service=j.service AND s.key_fp=j.key_fp JOIN items i "
-                "ON i.job_id=j.job_id WHERE j.job_id=? AND i.position=? AND s.sent_at=i.sent_at)",
+                "DELETE FROM sends WHERE " + _INPUT_SEND,
                 [(job_id, position) for position, state, _t, _e in outcomes if state == QUEUED])
             conn.executemany("UPDATE items SET state=?, task_id=COALESCE(?, task_id), error=?, "
                              "owner=NULL WHERE job_id=? AND position=?",

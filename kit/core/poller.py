@@ -242,8 +242,8 @@ class Poller:
     def _schedule_at(self, record: _Record, due: float) -> None:
         record.ticket = next(self._order)
         heapq.heappush(self._heap, (due, record.ticket, record))
-        # The loop may be asleep until a later read (or a whole tick: an hour at x3600) while
-        # this one comes first.
+        # The loop may be asleep until a later read (or a whole 0.25 s tick: 15 service
+        # minutes at x3600) while this one comes first.
         self._wake.set()
 
     def _settle(self, record: _Record) -> None:
