@@ -20,6 +20,7 @@ from typing import Any
 from .client import ServiceClient
 from .errors import KitError, RateLimited, WholeCallError
 from .journal import (
+    CLAIMED,
     CREATED,
     FAILED,
     MAY_EXIST,
@@ -113,6 +114,7 @@ class JobRunner:
         # lifted (then sent concurrently, so that a burst is not one transaction per create).
         paced = client.pace is not None and client.pace.limited
         self._claim_size = client.spec.batch_size * (1 if paced else client.spec.claim_ahead)
+        self._requests = asyncio.Semaphore(client.spec.max_connections)
 
     # -- rows --------------------------------------------------------------------------------
     def task_of(self, position: int) -> Task:
@@ -351,21 +353,47 @@ class JobRunner:
         self.poller.add(task, timeout)
 
     async def _orphans(self) -> None:
-        """Inputs a killed process left ``sending``: look them up where the service has a list;
-        elsewhere (OutX) they may exist and are never sent again."""
+        """Inputs a killed process left ``sending``: the task the journal holds for one (its
+        answer journaled, the input not yet settled), else the one the service lists.  A list
+        may lag a create: what it does not show is looked for again once it has had time to
+        settle, then left 'may exist' (OutX has no list: at once).  Never sent again on the
+        strength of a list's silence."""
+        unseen: list[dict[str, Any]] = []
         for item in self.journal.orphans(self.job_id):
-            try:
-                task = await self.client.find_created(item["kind"], item["input"],
-                                                      item["sent_at"] or 0.0)
-            except KitError:
-                self._settle(item["position"], UNKNOWN, error=MAY_EXIST.format(
-                    service=self.client.spec.label))
-                continue
-            if task is None:  # the list shows no such task: it was not created
-                self._settle(item["position"], QUEUED)
-            else:
-                self.tasks[task.id] = task  # type: ignore[index]
+            task = self.journal.created_for(self.job_id, item)
+            if task is None:
+                task = await self._listed(item)
+            if task is not None:
                 self._settle(item["position"], CREATED, task_id=task.id)
+                self.tasks[task.id] = task  # type: ignore[index]
+            elif self.client.spec.list_settles is None:
+                self._settle(item["position"], UNKNOWN, error=self._may_exist())
+            else:
+                unseen.append(item)
+        if not unseen:
+            return
+        clock = self.client.clock
+        settled_at = max(i["sent_at"] or 0.0 for i in unseen) + clock.real(
+            self.client.spec.list_settles or 0.0)
+        await clock.sleep(max(0.0, settled_at - clock.epoch()))
+        for item in unseen:
+            task = await self._listed(item)
+            if task is None:
+                self._settle(item["position"], UNKNOWN, error=self._may_exist())
+            else:
+                self._settle(item["position"], CREATED, task_id=task.id)
+                self.tasks[task.id] = task  # type: ignore[index]
+
+    async def _listed(self, item: dict[str, Any]) -> Task | None:
+        """The task the service lists for an input (None: not shown, or no list to ask)."""
+        try:
+            return await self.client.find_created(item["kind"], item["input"],
+                                                  item["sent_at"] or 0.0)
+        except KitError:
+            return None
+
+    def _may_exist(self) -> str:
+        return MAY_EXIST.format(service=self.client.spec.label)
 
     def _settle(self, position: int, state: str, *, task_id: str | None = None,
                 error: str | None = None) -> None:
@@ -403,6 +431,7 @@ class JobRunner:
     async def _sender(self) -> None:
         """Claim (at the pace), send, settle; until nothing is queued or the job stops."""
         client = self.client
+        size = client.spec.batch_size
         while not self._no_more_sends.is_set():
             self._wake.clear()
             taken, settled, wait, self._backlog = self.journal.claim(
@@ -413,19 +442,37 @@ class JobRunner:
             if taken:
                 self._next_send = None
                 for item in taken:
-                    self.items[item["position"]].update(state=SENDING)
-                await self._send(taken)
+                    self.items[item["position"]].update(state=CLAIMED)
+                # One request per batch, each settled the moment its answer arrives.
+                await asyncio.gather(*(self._send(taken[i:i + size])
+                                       for i in range(0, len(taken), size)))
                 continue
             # Nothing to take now: done when the journal (not this runner's copy: another
-            # process may run this job too) has nothing queued; else wait for the pace, for a
-            # pick-up, or for the input another process is sending.
+            # process may run this job too) has nothing queued nor under way elsewhere (its
+            # inputs may come back queued); else wait for the pace, for a pick-up, or for the
+            # input another process is sending.
             if not self.journal.count(self.job_id, QUEUED):
-                return
+                if not self.journal.in_flight_elsewhere(self.job_id):
+                    return
+                wait = max(wait, 0.5)
             wait = wait if wait > 0 else 0.1
             self._next_send = client.clock.now() + wait
             await client.clock.wait(self._wake, min(wait, 30.0))
 
     async def _send(self, taken: list[dict[str, Any]]) -> None:
+        """One request's inputs: marked ``sending`` as it goes out (a kill before that leaves
+        them claimed, never sent), settled with their tasks as its answer arrives."""
+        positions = [t["position"] for t in taken]
+        async with self._requests:  # no more requests out at once than connections
+            if self._no_more_sends.is_set():  # stopped before this one went: never sent
+                self._settle_outcomes([(p, QUEUED, None, None) for p in positions], [])
+                return
+            self.journal.sending(self.job_id, positions)
+            for position in positions:
+                self.items[position].update(state=SENDING)
+            await self._request(taken)
+
+    async def _request(self, taken: list[dict[str, Any]]) -> None:
         results: list[Task | KitError | None]
         try:
             results = list(await self.client.send([(t["kind"], t["input"]) for t in taken],
@@ -459,7 +506,11 @@ class JobRunner:
                                  f"{result.message} " + MAY_EXIST.format(service=label)))
             else:
                 outcomes.append((position, FAILED, None, result.message))
-        # The tasks and their inputs' states in one transaction.
+        self._settle_outcomes(outcomes, created)
+
+    def _settle_outcomes(self, outcomes: list[tuple[int, str, str | None, str | None]],
+                         created: list[Task]) -> None:
+        """Journal the tasks and their inputs' states in one transaction, then follow them."""
         self.journal.settle_many(self.job_id, outcomes, tasks=created, origin=self.client.base_url,
                                  key_fp=self.client.key_fingerprint)
         self.client.remember(created)

@@ -107,15 +107,18 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 # v4: each send's action kind (LinkedIn caps profile visits, likes, messages... apart).
 SCHEMA_VERSION = 4
 
-# An input's states in a job.  Only `queued` is ever sent; `sending` means a request may be out.
-QUEUED, SENDING, CREATED, FAILED, UNKNOWN = "queued", "sending", "created", "failed", "unknown"
+# An input's states in a job.  Only `queued` is ever sent; `claimed`: taken by a process, its
+# request not out yet; `sending`: its request may be out.
+QUEUED, CLAIMED, SENDING = "queued", "claimed", "sending"
+CREATED, FAILED, UNKNOWN = "created", "failed", "unknown"
 # A job's states.
 RUNNING, STOPPED, CANCELLED, DONE = "running", "stopped", "cancelled", "done"
 
 # An input whose create may have reached the service (its answer was lost, or its process died
 # mid-request, and the service has no list to look in): never sent again by kit.
 MAY_EXIST = ("the create may have reached {service} but its answer was lost; kit does not send "
-             "it again (that would spend another action): check at {service} before you do")
+             "it again (that would spend another action): check at {service}, and to send it "
+             "anyway, run the call again for these inputs with fresh=True")
 
 # How long the pace's record of sends is kept through a purge: its longest window (a week).
 PACE_MEMORY = 8 * 24 * 3600.0
@@ -522,7 +525,7 @@ class Journal:
         return self._query(
             "SELECT j.job_id, j.helper, j.service, j.origin, j.key_fp, j.label, j.state, j.error, "
             "j.created_at, j.updated_at, COUNT(i.position) AS inputs, "
-            "SUM(i.state='queued') AS queued, SUM(i.state='sending') AS sending, "
+            "SUM(i.state='queued') AS queued, SUM(i.state IN ('claimed', 'sending')) AS sending, "
             "SUM(i.state='created') AS created, SUM(i.state='failed') AS failed, "
             "SUM(i.state='unknown') AS unknown, SUM(t.status='completed') AS completed "
             "FROM jobs j LEFT JOIN items i USING (job_id) "
@@ -560,7 +563,7 @@ class Journal:
         process is sending right now (the input stays queued until that answer is in).  With
         ``pending_limit``, nothing is taken while that many of the team's tasks (any job's, any
         process's, and creates under way) still wait to be picked up by the service's worker.
-        What is taken is marked ``sending`` before its request goes out.
+        What is taken is marked ``claimed`` (:meth:`sending` once its request goes out).
         """
         clock = clock or ServiceClock()
         with self._write() as conn:
@@ -609,7 +612,7 @@ class Journal:
                     if wait > 0:
                         break
                 # sent_at: the pace slot's own time, so that an input put back can return it.
-                conn.execute("UPDATE items SET state='sending', owner=?, sent_at=? "
+                conn.execute("UPDATE items SET state='claimed', owner=?, sent_at=? "
                              "WHERE job_id=? AND position=?",
                              (OWNER, spent if spent is not None else time.time(), job_id, position))
                 taken.append({"position": position, "kind": kind, "input": json.loads(text)})
@@ -636,8 +639,9 @@ class Journal:
         service, origin, key_fp = team
         [(pending,)] = self._pending(conn, team, clock, "COUNT(*)")
         sending = conn.execute(
-            "SELECT i.owner FROM items i JOIN jobs j USING (job_id) WHERE i.state='sending' "
-            "AND j.service=? AND j.origin=? AND j.key_fp=?", (service, origin, key_fp)).fetchall()
+            "SELECT i.owner FROM items i JOIN jobs j USING (job_id) WHERE i.state IN ('claimed', "
+            "'sending') AND j.service=? AND j.origin=? AND j.key_fp=?",
+            (service, origin, key_fp)).fetchall()
         return int(pending) + sum(1 for (owner,) in sending if owner_alive(owner))
 
     def pickups(self, service: str, origin: str, key_fp: str, clock: ServiceClock | None = None
@@ -671,12 +675,12 @@ class Journal:
         service, origin, key_fp = job
         for state, other_job, owner in conn.execute(
                 "SELECT i.state, i.job_id, i.owner FROM items i JOIN jobs j USING (job_id) "
-                "WHERE i.input_key=? AND i.state IN ('sending', 'unknown') AND j.service=? "
-                "AND j.origin=? AND j.key_fp=? AND i.job_id != ?",
+                "WHERE i.input_key=? AND i.state IN ('claimed', 'sending', 'unknown') "
+                "AND j.service=? AND j.origin=? AND j.key_fp=? AND i.job_id != ?",
                 (key, service, origin, key_fp, job_id)).fetchall():
-            if state == SENDING and owner_alive(owner):
+            if state in (CLAIMED, SENDING) and owner_alive(owner):
                 return SENDING, None
-            if fresh_since is None:
+            if state != CLAIMED and fresh_since is None:  # (claimed by the dead: never sent)
                 return UNKNOWN, other_job
         args: tuple[Any, ...] = (service, origin, key_fp, kind, key)
         since = ""
@@ -783,16 +787,62 @@ class Journal:
         return int(self._query("SELECT COUNT(*) AS n FROM items WHERE job_id=? AND state=?",
                                (job_id, state))[0]["n"])
 
-    def release(self, job_id: str) -> None:
-        """This process stops running the job: inputs it left ``sending`` (a request cut short)
-        lose their owner, so that the next run looks them up instead of waiting for them."""
+    def created_for(self, job_id: str, item: dict[str, Any], margin: float = 300.0
+                    ) -> Task | None:
+        """The task journaled for a job's input since shortly before it was sent (``margin``
+        seconds: clocks differ), when a process journaled the create's answer and died before
+        it settled the input (Agora confirms between the two)."""
+        since = datetime.fromtimestamp((item["sent_at"] or 0.0) - margin, timezone.utc)
+        rows = self._query(
+            "SELECT t.* FROM tasks t JOIN jobs j ON t.service=j.service AND t.origin=j.origin "
+            "AND t.key_fp=j.key_fp WHERE j.job_id=? AND t.kind=? AND t.input_key=? "
+            "AND t.created_at >= ? ORDER BY t.created_at DESC LIMIT 1",
+            (job_id, item["kind"], input_key(item["kind"], item["input"]), _iso(since)))
+        return task_from_row(rows[0]) if rows else None
+
+    def sending(self, job_id: str, positions: Iterable[int]) -> None:
+        """This process's claimed inputs ``positions`` go out now (their request is sent next):
+        a kill from here on leaves them 'may exist'."""
         with self._write() as conn:
+            conn.executemany("UPDATE items SET state='sending' WHERE job_id=? AND position=? "
+                             "AND state='claimed' AND owner=?",
+                             [(job_id, position, OWNER) for position in positions])
+
+    def release(self, job_id: str) -> None:
+        """This process stops running the job: inputs it claimed and never sent are queued
+        again (their pace slots given back), and inputs it left ``sending`` (a request cut
+        short) lose their owner, so that the next run looks them up instead of waiting."""
+        with self._write() as conn:
+            self._unclaim(conn, job_id, [p for (p,) in conn.execute(
+                "SELECT position FROM items WHERE job_id=? AND state='claimed' AND owner=?",
+                (job_id, OWNER)).fetchall()])
             conn.execute("UPDATE items SET owner=NULL WHERE job_id=? AND state='sending' AND owner=?",
                          (job_id, OWNER))
 
+    @staticmethod
+    def _unclaim(conn: sqlite3.Connection, job_id: str, positions: list[int]) -> None:
+        """Claimed inputs whose request never went out: queued again, pace slots given back."""
+        conn.executemany("DELETE FROM sends WHERE " + _INPUT_SEND,
+                         [(job_id, p) for p in positions])
+        conn.executemany("UPDATE items SET state='queued', owner=NULL WHERE job_id=? AND "
+                         "position=? AND state='claimed'", [(job_id, p) for p in positions])
+
     def orphans(self, job_id: str) -> list[dict[str, Any]]:
-        """Inputs left ``sending`` by a process that is gone: their request may have arrived."""
-        return [r for r in self.items(job_id) if r["state"] == SENDING and not owner_alive(r["owner"])]
+        """Inputs left ``sending`` by a process that is gone: their request may have arrived.
+        (Those it left ``claimed`` never went out: they are queued again.)"""
+        items = self.items(job_id)
+        dead = [r["position"] for r in items if r["state"] == CLAIMED
+                and not owner_alive(r["owner"])]
+        if dead:
+            with self._write() as conn:
+                self._unclaim(conn, job_id, dead)
+        return [r for r in items if r["state"] == SENDING and not owner_alive(r["owner"])]
+
+    def in_flight_elsewhere(self, job_id: str) -> int:
+        """How many of the job's inputs another live process has claimed or is sending."""
+        return sum(1 for r in self._query(
+            "SELECT owner FROM items WHERE job_id=? AND state IN ('claimed', 'sending')",
+            (job_id,)) if r["owner"] != OWNER and owner_alive(r["owner"]))
 
 
 def task_from_row(row: dict[str, Any]) -> Task:

@@ -36,6 +36,10 @@ class ServiceSpec:
     # such requests may be under way at once (the pace and the endpoint's rate still apply).
     batch_size: int = 1
     send_concurrency: int = 8
+    # Service seconds the service's task list may take to show a create (a list can lag):
+    # after a kill, a create it does not show is looked for again after that long, then left
+    # 'may exist'.  None: no list to look a create up in (OutX).
+    list_settles: float | None = None
     # Requests one sender claims ahead when no pace holds it back (sent concurrently).
     claim_ahead: int = 1
     # Who picks a created task up, when the action happens then (OutX: "your team's OutX

@@ -37,6 +37,7 @@ SPEC = ServiceSpec(
     origin="https://api.agoraagent.io",
     auth_header="X-API-Key",
     send_concurrency=2,  # creates and confirms are paced to 5/min anyway
+    list_settles=60.0,
     # Deep dives take ~5 min and may take hours: look after a minute, then every 5 s, which
     # with two tasks or more is one account-list read (10/min allowed, so every 6.6 s) for all
     # of them; stop waiting after an hour (the task goes on; kit.resume() picks it up).
@@ -394,10 +395,27 @@ class Agora(ServiceClient):
             exc.tasks = [*results, *([None] * (total - len(results)))]
             raise
         except KitError as exc:
-            task.note = f"not confirmed: {exc.message}"
+            # Refused, or its answer lost: the task's own status says whether it went through
+            # (a confirm that arrived spent the credit; it is never sent again).
+            if not await self._read_status(task) or task.service_status == UNCONFIRMED:
+                task.note = f"not confirmed: {exc.message}"
+
+    async def _read_status(self, task: Task) -> bool:
+        """Read ``task``'s status from Agora and journal it (False: it could not be read)."""
+        try:
+            await self._refresh(task)
+        except KitError:
+            return False
+        self._record([task])
+        return True
 
     async def adopt(self, task: Task, options: dict[str, Any]) -> None:
-        """A reused deep dive that still awaits confirmation is confirmed when the job asks."""
+        """A job takes on a deep dive the journal says awaits confirmation: its status is read
+        first (a confirm whose answer a killed process never saw has spent the credit and
+        started the work), and it is confirmed only if it still awaits it and the job asks."""
+        if task.service_status != UNCONFIRMED:
+            return
+        await self._read_status(task)
         if options.get("confirm") and task.service_status == UNCONFIRMED:
             await self._confirm_in_job(task, [], 0)
 

@@ -47,6 +47,7 @@ SPEC = ServiceSpec(
     retry_429_codes=frozenset({"TOO_MANY_REQUESTS"}),
     batch_size=100,  # a job sends its queue in POSTs of 100 as it fills
     send_concurrency=2,
+    list_settles=60.0,
 )
 
 MAX_BATCH = 100  # tasks per POST /v1/tasks
