@@ -86,6 +86,8 @@ class Sandbox:
     (``None``: never); see ``kit.sandbox.outx``.
     ``durations_by_input``: every task's duration is drawn from its own input (and the seed), not
     from one shared stream, so it is the same whatever order tasks arrive in (the benchmark).
+    ``list_lag``: service seconds before a new Linkup or Agora task shows in their task lists
+    (eventually consistent lists; ``sb.linkup.config.list_lag`` changes it while running).
     """
 
     def __init__(
@@ -112,6 +114,7 @@ class Sandbox:
         agora_credits: int = 100,
         journal: str | None = None,
         durations_by_input: bool = False,
+        list_lag: float = 0.0,
     ) -> None:
         from ..core.secrets import is_loopback_host
 
@@ -155,7 +158,7 @@ class Sandbox:
              LinkupAccount("low-credits", linkup_key["low-credits"], credits=120),
              LinkupAccount("over-budget", linkup_key["over-budget"], budget_exceeded=True)],
             LinkupConfig(queue_limit=linkup_queue_limit, fail=set(linkup_fail),
-                         durations_by_input=durations_by_input), seed)
+                         durations_by_input=durations_by_input, list_lag=list_lag), seed)
         agora_key = {team: self._keys[("agora", team)] for team in TEAMS["agora"]}
         self.agora = AgoraSandbox(
             self.clock,
@@ -163,7 +166,7 @@ class Sandbox:
              AgoraAccount("globex", agora_key["globex"]),
              AgoraAccount("broke", agora_key["broke"], credits=0)],
             AgoraConfig(delay=agora_delay, stuck=set(agora_stuck),
-                        durations_by_input=durations_by_input), seed)
+                        durations_by_input=durations_by_input, list_lag=list_lag), seed)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -206,9 +209,16 @@ class Sandbox:
                          "creates_while_offline": self.outx.created_offline(),
                          "flagged_teams": sorted(self.outx.flagged)},
                 "linkup": {"tasks": len(self.linkup.tasks),
-                           "creates": sum(self.linkup.creates.values())},
+                           "creates": sum(self.linkup.creates.values()),
+                           "most_creates_per_input": max(self.linkup.creates.values(), default=0),
+                           "sent_twice": sum(1 for n in self.linkup.creates.values() if n > 1)},
                 "agora": {"tasks": len(self.agora.tasks),
-                          "creates": sum(self.agora.creates.values())},
+                          "creates": sum(self.agora.creates.values()),
+                          "most_creates_per_input": max(self.agora.creates.values(), default=0),
+                          "sent_twice": sum(1 for n in self.agora.creates.values() if n > 1),
+                          "confirms": sum(self.agora.confirms.values()),
+                          "most_confirms_per_task": max(self.agora.confirms.values(), default=0),
+                          "confirms_refused": self.agora.confirms_refused},
                 "outx_task_ids": sorted(self.outx.tasks),
                 "now": self.clock.now(),
                 "last_completion": {

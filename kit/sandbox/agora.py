@@ -54,6 +54,9 @@ class AgoraConfig:
     # Draw each task's duration from its contract (and service) instead of the shared stream,
     # so that it does not depend on the order of creates and confirms (the benchmark's limit).
     durations_by_input: bool = False
+    # Service seconds before a new task shows in the lists (eventually consistent lists; a
+    # task read by id is there at once).
+    list_lag: float = 0.0
     limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {
         "open": (10, 60.0), "account": (10, 60.0), "create": (5, 60.0), "other": (5, 60.0),
         "onchain": (5, 60.0), "confirm": (5, 60.0), "status": (1, 1.0), "purchase": (5, 60.0),
@@ -77,6 +80,7 @@ class AgoraSandbox:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
         self.creates: Counter[tuple[str, str]] = Counter()
+        self.confirms_refused = 0
         self.confirms: Counter[str] = Counter()
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
 
@@ -245,8 +249,9 @@ class AgoraSandbox:
         account = self._account(request, "account")
         if isinstance(account, web.Response):
             return account
+        listed_before = self.clock.now() - self.config.list_lag
         return web.json_response([self.as_json(t) for t in self.tasks.values()
-                                  if t["account"] == account.name])
+                                  if t["account"] == account.name and t["start"] <= listed_before])
 
     async def _contract_request(self, request: web.Request, bucket: str
                                 ) -> tuple[Any, dict[str, Any], str] | web.Response:
@@ -319,6 +324,7 @@ class AgoraSandbox:
             return _error(404, "Task not found")
         self._settle(task)
         if task["status"] != "1":
+            self.confirms_refused += 1  # a confirm sent again (answered, nothing spent)
             return _error(400, f"Task is not awaiting confirmation (status {task['status']})")
         if account.credits < 1:
             return _error(402, "Insufficient credits: purchase credits to confirm this task")

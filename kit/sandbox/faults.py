@@ -10,7 +10,8 @@
 Kinds: ``5xx`` (JSON error, ``status``), ``html`` (an HTML error page, as a proxy shows),
 ``bad_json`` (200 with a truncated body), ``429`` (optional ``retry_after``), ``slow``
 (answer after ``delay`` real seconds), ``drop`` (close the connection without answering).
-With ``after=True`` the request is first handled (a task is created) and the answer replaced.
+With ``after=True`` the request is first handled (a task is created) and the answer replaced
+(``slow``: delayed).
 """
 
 from __future__ import annotations
@@ -124,8 +125,13 @@ def middleware(faults: Faults) -> Callable:
         if rule is None:
             return await handler(request)
         if rule.kind == "slow":
-            # The request has arrived whole; only the answer is late (a slow backend).
+            # The request has arrived whole; only the answer is late (a slow backend), or with
+            # ``after=True`` the work is done at once and its answer is late on its way back.
             await request.read()
+            if rule.after:
+                answer = await handler(request)
+                await asyncio.sleep(rule.delay)
+                return answer
             await asyncio.sleep(rule.delay)
             return await handler(request)
         if rule.after:

@@ -47,6 +47,9 @@ class LinkupConfig:
     # Draw each task's queue delay and duration from its own (type, input) instead of the shared
     # stream, so that they do not depend on the order tasks arrive in (the benchmark's limit).
     durations_by_input: bool = False
+    # Service seconds before a new task shows in the task list (an eventually consistent list;
+    # a task read by id is there at once).
+    list_lag: float = 0.0
 
 
 def _error(status: int, code: str, message: str, details: list | None = None) -> web.Response:
@@ -368,8 +371,10 @@ class LinkupSandbox:
         statuses = {s for v in q.getall("status", []) for s in v.split(",") if s}
         types = {s for v in q.getall("type", []) for s in v.split(",") if s}
         rows = []  # (sort key, id): the full task is built only for the page served
+        listed_before = self.clock.now() - self.config.list_lag
         for task_id, task in self.tasks.items():
-            if task["account"] != account.key or (types and task["type"] not in types):
+            if task["account"] != account.key or (types and task["type"] not in types) or (
+                    task["created"] > listed_before):
                 continue
             status = self.status_of(task)
             if statuses and status not in statuses:

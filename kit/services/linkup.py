@@ -686,6 +686,7 @@ class Linkup(ServiceClient):
         unseen = [t.updated_at for t in open_tasks if t.id not in self._bulk_seen]
         horizon = min([*unseen, *([self._watermark] if self._watermark else [])], default=None)
         newest = None
+        listed: set[str | None] = set()
         page = 1
         while True:
             result = await self.list_tasks(page=page, page_size=100, sort_by="updatedAt",
@@ -695,6 +696,7 @@ class Linkup(ServiceClient):
                 newest = newest or seen.updated_at
                 task = by_id.get(seen.id)
                 if task is not None:
+                    listed.add(seen.id)
                     apply(task, {"status": seen.service_status, "output": seen.output,
                                  "error": seen.error,
                                  "updatedAt": seen.updated_at.isoformat()})
@@ -705,8 +707,10 @@ class Linkup(ServiceClient):
             page += 1
         if newest is not None:
             self._watermark = newest
-        self._bulk_seen.update(by_id)
-        return list(open_tasks)
+        self._bulk_seen.update(listed)
+        # A task the list has never shown (a list can lag a create) is not established by it:
+        # it is read by its id until the list shows it.
+        return [t for t in open_tasks if t.id in self._bulk_seen]
 
     def _schedule_for(self, task: Task) -> PollSchedule:
         return schedule_for(task)
