@@ -94,9 +94,10 @@ def _every_task_made_is_delivered(rows: list[dict[str, Any]], inputs: list[str],
                                   in_flight: int) -> None:
     """Every row, in order; each task the service made is its row's, completed (the list
     showed it once it settled); 'may exist' only for a request cut off before it arrived."""
+    unknown = [r for r in rows if r["status"] == "unknown"]
+    print(f"kill: {len(made)} made, {in_flight} in flight, {len(unknown)} unknown")  # -s: figures
     assert [r["input"] for r in rows] == inputs
     assert {r["input"] for r in rows if r["status"] == "completed"} == made
-    unknown = [r for r in rows if r["status"] == "unknown"]
     assert len(unknown) <= in_flight and {r["status"] for r in rows} <= {"completed", "unknown"}
     assert all("fresh=True" in r["error"] for r in unknown)
 
@@ -160,6 +161,8 @@ def test_a_kill_with_outx_creates_in_flight_leaves_unknown_only_what_was_in_flig
         made = {s for s in slugs if sb.outx.creates[("fetch-profile", s)]}
     assert stats["most_creates_per_input"] == 1 and [r["input"] for r in rows] == slugs
     unknown = [r["input"] for r in rows if r["status"] == "unknown"]
+    print(f"kill: {len(made)} made, {in_flight} in flight, {len(unknown)} unknown, "
+          f"{len(set(unknown) & made)} of them made")
     # No more marked sending than requests can be out at once (OutX's 64 connections).
     assert len(unknown) == in_flight <= kit.OutX.spec.max_connections
     # Reported unknown: really sent (but a kill between marking one and its bytes leaving).
