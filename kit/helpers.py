@@ -34,7 +34,14 @@ from .background import (
     start_job,
 )
 from .core.client import ServiceClient
-from .core.errors import AuthenticationError, InvalidRequest, check_timeout, did_you_mean
+from .core.errors import (
+    AuthenticationError,
+    InvalidRequest,
+    check_flag,
+    check_timeout,
+    did_you_mean,
+    is_positive,
+)
 from .core.journal import COLUMNS as JOURNAL_COLUMNS
 from .core.pace import Pace
 from .core.policy import PollSchedule
@@ -151,15 +158,17 @@ def split_options(name: str, options: dict[str, Any], service_params: Iterable[s
         raise InvalidRequest(f"{name}(): wait must be True (block until done) or False (return "
                              f"a kit.Job at once), not {helper['wait']!r}.")
     check_timeout(helper.get("timeout"), f"{name}()")
+    if "fresh" in helper:  # it repeats what the journal holds: a real bool only
+        check_flag(helper["fresh"], "fresh", f"{name}()")
     return client, helper, params
 
 
 def _poll(poll_interval: Any, schedule: PollSchedule) -> PollSchedule | None:
     if poll_interval is None:
         return None
-    if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or (
-            poll_interval <= 0):
-        raise InvalidRequest("poll_interval must be a positive number of seconds.")
+    if not is_positive(poll_interval):
+        raise InvalidRequest(f"poll_interval must be a positive number of seconds, not "
+                             f"{poll_interval!r:.40}.")
     return PollSchedule(interval=poll_interval, first=poll_interval, timeout=schedule.timeout)
 
 
@@ -484,7 +493,7 @@ def deep_dives(contracts: Sequence[Any], *, confirm: bool = False, expiration: i
                          opts.get("errors", "raise"), key=lambda item: item[0].lower())
     return _run(Agora, client_opts, "deep_dives", "Agora agent-deep-dive", batch,
                 lambda item: ("agent-deep-dive", agora.deep_dive_input(item[0], item[1], expiration)),
-                opts, confirm=bool(confirm))
+                opts, confirm=check_flag(confirm, "confirm", "deep_dives()"))
 
 
 def _onchain_item(value: Any) -> str:

@@ -42,6 +42,23 @@ CASES = [
     ("deep_dives", [GOOD["deep_dives"]], {"expiration": 0}, kit.InvalidRequest, "at least 1"),
     ("onchain_data", ["0xabc"], {}, kit.InvalidRequest, "not a token contract"),
     ("onchain_data", [GOOD["onchain_data"]], {"expiration": 73}, kit.InvalidRequest, "1 to 72"),
+    # Options typed as strings or NaN: those that spend or repeat take a real bool only.
+    ("deep_dives", [GOOD["deep_dives"]], {"confirm": "no"}, kit.InvalidRequest, "True or False"),
+    ("deep_dives", [GOOD["deep_dives"]], {"confirm": "False"}, kit.InvalidRequest, "True or False"),
+    ("deep_dives", [GOOD["deep_dives"]], {"confirm": 1}, kit.InvalidRequest, "True or False"),
+    *[(h, [GOOD[h]], {"fresh": "no"}, kit.InvalidRequest, "fresh must be True or False")
+      for h in GOOD],
+    ("profiles", [GOOD["profiles"]], {"poll_interval": float("nan")}, kit.InvalidRequest,
+     "poll_interval"),
+    ("profiles", [GOOD["profiles"]], {"timeout": float("nan")}, kit.InvalidRequest, "timeout"),
+    ("profiles", [GOOD["profiles"]], {"patience": float("nan")}, kit.InvalidRequest, "patience"),
+    *[("search", ["q"], {"http_timeout": t}, kit.InvalidRequest, "http_timeout")
+      for t in (-1, 0, float("nan"), "30")],
+    *[("profiles", [GOOD["profiles"]], {"time_scale": t}, kit.InvalidRequest, "time_scale")
+      for t in (0, -5, "360", float("nan"), float("inf"))],
+    ("profiles", [GOOD["profiles"]], {"journal": 123}, kit.InvalidRequest, "journal must be"),
+    ("search", ["q"], {"base_url": 8080}, kit.InvalidRequest, "base_url must be a URL"),
+    ("search", ["q"], {"max_cost": float("nan")}, kit.InvalidRequest, "max_cost"),
 ]
 
 
@@ -115,6 +132,20 @@ def test_other_entry_points_refuse_bad_input(call, error):
 def test_hostile_settings_are_refused_before_anything_is_sent(call, message):
     with pytest.raises(kit.KitError, match=message):
         call()
+
+
+@pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), "50", True])
+def test_a_pace_refuses_what_is_not_a_positive_number(value):
+    with pytest.raises(kit.InvalidRequest, match="positive number or None"):
+        kit.Pace(per_hour=value)
+
+
+def test_a_time_scale_in_the_environment_that_is_not_a_number_says_so(sandbox, monkeypatch):
+    monkeypatch.setenv("KIT_TIME_SCALE", "abc")
+    before = sandbox.log.count()
+    with pytest.raises(kit.InvalidRequest, match="KIT_TIME_SCALE='abc' is not a number"):
+        kit.search(["q"], base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    assert sandbox.log.count() == before
 
 
 def test_the_sandbox_serves_on_loopback_only():

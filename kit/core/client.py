@@ -14,7 +14,15 @@ import aiohttp
 
 from .clock import ServiceClock
 from .config import resolve
-from .errors import InvalidRequest, KitError, NotFound, WholeCallError, WorkerAway, check_timeout
+from .errors import (
+    InvalidRequest,
+    KitError,
+    NotFound,
+    WholeCallError,
+    WorkerAway,
+    check_timeout,
+    is_positive,
+)
 from .http import DEFAULT_TIMEOUT, Endpoint, ErrorReader, HttpEngine
 from .journal import Journal, open_journal
 from .pace import Pace
@@ -32,8 +40,7 @@ PATIENCE = 900.0
 
 def check_patience(patience: Any, label: str) -> float | None:
     """``patience`` as service seconds (None: the call's default); a clear error otherwise."""
-    if patience is not None and (isinstance(patience, bool) or not isinstance(
-            patience, (int, float)) or patience <= 0):
+    if patience is not None and not is_positive(patience, infinite=True):
         raise InvalidRequest(f"{label}: patience must be a positive number of seconds "
                              f"(math.inf: wait as long as it takes), not {patience!r:.40}.",
                              service=label)
@@ -94,7 +101,11 @@ class ServiceClient:
         self._fingerprint: str | None = None
         if self.journal is not None:  # an older journal's rows of this key, under its digest now
             self.journal.rekey(self._key.legacy_fingerprint, self.key_fingerprint)
-        if isinstance(http_timeout, (int, float)):
+        if http_timeout is not None and not isinstance(http_timeout, aiohttp.ClientTimeout):
+            if not is_positive(http_timeout):
+                raise InvalidRequest(f"{spec.label}: http_timeout must be a positive number of "
+                                     f"seconds per request, not {http_timeout!r:.40}.",
+                                     service=spec.label)
             http_timeout = aiohttp.ClientTimeout(total=float(http_timeout))
         self.http = HttpEngine(spec, base_url=self.base_url, key=self._key, errors=self.errors,
                                retry=retry or spec.retry, timeout=http_timeout or DEFAULT_TIMEOUT,

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .errors import AuthenticationError, InvalidRequest
+from .errors import AuthenticationError, InvalidRequest, is_positive
 from .secrets import Secret, check_base_url, is_loopback_host
 
 
@@ -49,6 +49,16 @@ class Settings:
     journal: str | None = None
 
 
+def _env_scale() -> float:
+    """``KIT_TIME_SCALE`` as a number (1 when unset)."""
+    text = os.environ.get("KIT_TIME_SCALE") or "1"
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidRequest(f"KIT_TIME_SCALE={text!r:.40} is not a number: set it to the "
+                             "sandbox's speed (e.g. 60) or unset it.") from None
+
+
 def resolve(
     service: str,
     *,
@@ -67,6 +77,9 @@ def resolve(
     target = active_target()
     if base_url is None:
         base_url = target.url if target else os.environ.get(f"{env}_BASE_URL") or default_origin
+    if not isinstance(base_url, str):
+        raise InvalidRequest(f"{label}: base_url must be a URL such as 'https://api.example.com'"
+                             f", not {base_url!r:.40}.", service=service)
     url = check_base_url(base_url, label)  # first: where the key would go
     on_target = target is not None and url == target.url.rstrip("/")
     if api_key is None and on_target:
@@ -97,10 +110,11 @@ def resolve(
     from_env = time_scale is None and not on_target and bool(os.environ.get("KIT_TIME_SCALE"))
     if time_scale is None:
         # KIT_TIME_SCALE: a sandbox served by another process (`kit sandbox --speed`) says it.
-        time_scale = target.speed if on_target and target else float(
-            os.environ.get("KIT_TIME_SCALE") or 1.0)
-    if time_scale <= 0:
-        raise ValueError("time_scale must be positive")
+        time_scale = target.speed if on_target and target else _env_scale()
+    if not is_positive(time_scale):
+        raise InvalidRequest(f"{label}: time_scale must be a positive number (how many times "
+                             f"faster a sandbox's clock runs; 1 for a real service), not "
+                             f"{time_scale!r:.40}.", service=service)
     host = urlsplit(url).hostname
     if time_scale != 1 and not is_loopback_host(host):
         # Scaled time shortens every interval, OutX's pace included: against a real service

@@ -22,6 +22,8 @@ holds an API key (kit builds messages only from the status, the URL path and the
 
 from __future__ import annotations
 
+import math
+
 # How to carry on unfinished work, for a notebook and for the command line alike.
 RESUME_HINT = "kit.resume() or `kit resume`"
 
@@ -165,11 +167,27 @@ def did_you_mean(name: str, known: list[str] | set[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def is_positive(value: object, *, infinite: bool = False) -> bool:
+    """A real positive number: not a bool, not a string, not NaN (and finite unless
+    ``infinite``: ``math.inf`` meaning no limit)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
+            and (infinite or math.isfinite(value)))
+
+
+def check_flag(value: object, name: str, where: str) -> bool:
+    """An option that spends or repeats (``confirm``, ``fresh``): ``True`` or ``False`` and
+    nothing else ('no' and 'False' are true in Python: they would spend)."""
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{where}: {name} must be True or False, not {value!r:.40}; "
+                             "nothing was sent.")
+    return value
+
+
 def check_timeout(value: object, where: str) -> None:
     """A wait's ``timeout``: a positive number of seconds, ``None`` (the default) or
     ``math.inf`` (no limit); anything else is refused before anything is sent."""
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    if not is_positive(value, infinite=True):
         raise InvalidRequest(f"{where}: timeout must be a positive number of seconds (or None "
-                             f"for the default, math.inf for no limit), not {value!r}.")
+                             f"for the default, math.inf for no limit), not {value!r:.40}.")

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .clock import ServiceClock
-from .errors import KitError
+from .errors import InvalidRequest, KitError
 from .pace import Pace
 from .task import Status, Task
 
@@ -864,6 +864,9 @@ def open_journal(journal: Journal | str | os.PathLike[str] | bool | None) -> Jou
         return None
     if isinstance(journal, Journal):
         return journal
+    if journal is not None and journal is not True and not isinstance(journal, (str, os.PathLike)):
+        raise InvalidRequest(f"journal must be a path, a kit Journal, True (the default one) or "
+                             f"False (none), not {journal!r:.40}.")
     path = default_path() if journal in (None, True) else Path(journal)  # type: ignore[arg-type]
     key = str(path.expanduser().resolve())
     with _open_lock:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from .errors import InvalidRequest, is_positive
+
 MINUTE, HOUR, DAY, WEEK = 60.0, 3600.0, 86400.0, 7 * 86400.0
 # Windows are counted a little longer than published: kit stamps a send before its request
 # leaves, the service counts it on arrival, and network delays differ from one request to the next.
@@ -76,29 +78,29 @@ def _caps(name: str, given: Any) -> dict[str, float | None]:
     if isinstance(given, (int, float)) and not isinstance(given, bool):
         return {**defaults, ALL: given}  # on top of the caps per kind, not instead of them
     if not isinstance(given, Mapping):
-        raise ValueError(f"Pace({name}=...) takes caps per action kind, such as "
+        raise InvalidRequest(f"Pace({name}=...) takes caps per action kind, such as "
                          f"{{'profile_visit': 80}}, a number for all actions together, or None, "
                          f"not {given!r:.60}")
     caps = dict(defaults)
     for kind, count in given.items():
         if kind not in (*ACTIONS, ALL):
-            raise ValueError(f"Pace({name}=...): unknown action kind {kind!r}; the kinds are "
+            raise InvalidRequest(f"Pace({name}=...): unknown action kind {kind!r}; the kinds are "
                              f"{', '.join(ACTIONS)} (or {ALL!r} for every action together)")
         caps[kind] = count
     return caps
 
 
 def _positive(name: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or value <= 0):
-        raise ValueError(f"Pace({name}=...) must be a positive number or None, not {value!r}")
+    if value is not None and not is_positive(value):
+        raise InvalidRequest(f"Pace({name}=...) must be a positive number or None (no limit), "
+                         f"not {value!r:.40}")
 
 
 def _clock_time(text: str) -> float:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
     seconds = int(match.group(1)) * HOUR + int(match.group(2)) * MINUTE if match else -1.0
     if match is None or int(match.group(2)) > 59 or not 0 <= seconds <= DAY:
-        raise ValueError(f"Pace(hours=...): {text!r} is not a time such as '08:00'")
+        raise InvalidRequest(f"Pace(hours=...): {text!r} is not a time such as '08:00'")
     return seconds
 
 
@@ -107,10 +109,10 @@ def parse_hours(hours: str | None) -> tuple[float, float] | None:
     if hours is None:
         return None
     if not isinstance(hours, str) or hours.count("-") != 1:
-        raise ValueError(f"Pace(hours=...) takes a span such as '08:00-19:00', not {hours!r:.40}")
+        raise InvalidRequest(f"Pace(hours=...) takes a span such as '08:00-19:00', not {hours!r:.40}")
     start, end = (_clock_time(part) for part in hours.split("-"))
     if end <= start:
-        raise ValueError(f"Pace(hours=...): {hours!r}: the span must end after it starts, within one "
+        raise InvalidRequest(f"Pace(hours=...): {hours!r}: the span must end after it starts, within one "
                          "day (such as '08:00-19:00')")
     return start, end
 
@@ -124,13 +126,13 @@ def parse_days(days: str | Sequence[str] | None) -> frozenset[int] | None:
     for part in parts:
         names = [p.strip().lower()[:3] for p in str(part).split("-")]
         if not all(n in _DAY_NAMES for n in names) or len(names) > 2:
-            raise ValueError(f"Pace(days=...) takes days such as 'Mon-Fri' or 'Mon,Wed,Fri', "
+            raise InvalidRequest(f"Pace(days=...) takes days such as 'Mon-Fri' or 'Mon,Wed,Fri', "
                              f"not {days!r:.40}")
         first, last = _DAY_NAMES.index(names[0]), _DAY_NAMES.index(names[-1])
         span = range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
         found.update(span)
     if not found:
-        raise ValueError("Pace(days=...) names no day")
+        raise InvalidRequest("Pace(days=...) names no day")
     return frozenset(found)
 
 
@@ -145,7 +147,7 @@ def parse_zone(tz: str | None) -> tzinfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(f"Pace(tz=...): {tz!r:.40} is not a time zone name such as "
+        raise InvalidRequest(f"Pace(tz=...): {tz!r:.40} is not a time zone name such as "
                          "'Europe/Paris' (pip install tzdata where the system has none)") from None
 
 
@@ -200,10 +202,10 @@ class Pace:
             object.__setattr__(self, name, caps)
         if self.pending is not None and (isinstance(self.pending, bool) or not isinstance(
                 self.pending, int) or self.pending < 1):
-            raise ValueError(f"Pace(pending=...) must be a whole number of 1 or more (tasks "
+            raise InvalidRequest(f"Pace(pending=...) must be a whole number of 1 or more (tasks "
                              f"waiting for the extension) or None, not {self.pending!r}")
         if not 0 <= self.jitter < 1:
-            raise ValueError("Pace(jitter=...) must be between 0 and 1 (a share of the spacing)")
+            raise InvalidRequest("Pace(jitter=...) must be between 0 and 1 (a share of the spacing)")
         object.__setattr__(self, "_span", parse_hours(self.hours))
         object.__setattr__(self, "_weekdays", parse_days(self.days))
         if self.days is not None and not isinstance(self.days, str):
