@@ -13,6 +13,7 @@ from .background import Job
 from .core.errors import (
     AuthenticationError,
     InvalidRequest,
+    JournalError,
     KitError,
     NotFound,
     PaymentRequired,
@@ -58,6 +59,7 @@ __all__ = [
     "Agora",
     "AuthenticationError",
     "InvalidRequest",
+    "JournalError",
     "Job",
     "Journal",
     "KitError",

@@ -8,6 +8,7 @@ in a worker thread.  ``wait=True`` blocks until the job ends; ``wait=False`` han
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import threading
@@ -25,6 +26,7 @@ from .core.errors import (
     RESUME_HINT,
     AuthenticationError,
     InvalidRequest,
+    JournalError,
     KitError,
     ServiceUnreachable,
 )
@@ -263,7 +265,8 @@ class Job:
                                     "sends them later.")
                 message = exc.message if isinstance(exc, KitError) else (
                     str(exc) or type(exc).__name__)
-                self.journal.set_job_state(self.id, STOPPED, message)
+                with contextlib.suppress(JournalError):  # (then the journal is what failed)
+                    self.journal.set_job_state(self.id, STOPPED, message)
                 notes.append("stopped: " + _shortened(message, 120))
                 raise
             finally:

@@ -170,3 +170,34 @@ def test_a_kill_with_outx_creates_in_flight_leaves_unknown_only_what_was_in_flig
     delivered = {r["input"] for r in rows if r["task_id"]}
     assert made == delivered | set(unknown)  # every action spent is a row's task or unknown
     assert all("fresh=True" in r["error"] for r in rows if r["status"] == "unknown")
+
+
+def test_one_job_in_two_processes_gives_each_the_journals_table(tmp_path):
+    """A job running, and ``kit.resume()`` of it in another terminal: both send (one task per
+    input) and each one's table is the journal's, row for row, with no row added."""
+    slugs = [f"two-runners-{i}" for i in range(40)]
+    journal = tmp_path / "journal.sqlite3"
+    show = 'print(df[["input", "status", "task_id"]].to_json(orient="records"))'
+    pace = "kit.Pace(per_hour=3600, per_minute=None, pending=None)"
+    first = f"df = kit.profiles({slugs!r}, pace={pace}, time_scale=600, progress=False)\n{show}"
+    second = (f"df = kit.resume(services=['outx'], pace={pace}, time_scale=600, "
+              f"progress=False)\n{show}")
+    with kit.Sandbox(speed=600, seed=8, activate=False, outx_flag=None) as sb:
+        env = _env(sb, journal, "outx")
+        runs = [subprocess.Popen([sys.executable, "-c", f"import kit\n{first}"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sb.stats()["outx"]["creates"] < 5:
+            time.sleep(0.01)
+        runs.append(subprocess.Popen([sys.executable, "-c", f"import kit\n{second}"], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        outs = [p.communicate(timeout=120) for p in runs]
+        assert [p.returncode for p in runs] == [0, 0], [e[-2000:] for _, e in outs]
+        stats = sb.stats()["outx"]
+        [job_id] = [r[0] for r in _journal(journal, "SELECT job_id FROM jobs")]
+        stored = kit.job(job_id, journal=journal).frame()
+    expected = stored[["input", "status", "task_id"]].to_dict(orient="records")
+    tables = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    assert tables[0] == expected and tables[1] == expected  # row for row, no row added
+    assert {r["status"] for r in expected} == {"completed"}, [e[-1500:] for _, e in outs]
+    assert stats["creates"] == 40 and stats["most_creates_per_input"] == 1

@@ -10,6 +10,7 @@ Catch ``KitError`` for everything; catch a subclass for one situation::
      │    ├── PaymentRequired       402, or credits exhausted
      │    └── ServiceUnreachable    could not connect at all (also a TransportError)
      ├── NotFound              404: unknown task, or a task of another team
+     ├── JournalError          the journal cannot be written: nothing more is sent
      ├── WorkerAway            nothing picked up for ``patience`` (OutX: the Chrome extension)
      ├── RateLimited           429 still answered after kit's retries
      ├── ServiceError          5xx or an unreadable answer, after kit's retries
@@ -93,6 +94,11 @@ class InvalidRequest(KitError, ValueError):
 class WholeCallError(KitError):
     """An error about the whole call (key, permission, money): waiting or sending on would only
     repeat it.  A batch raises it with what was done so far (``tasks``, ``frame``)."""
+
+
+class JournalError(KitError):
+    """The journal cannot be read or written (a full disk, a file deleted or damaged under kit,
+    a lock held elsewhere for minutes): kit stops sending, as nothing may go out unjournaled."""
 
 
 class AuthenticationError(WholeCallError):

@@ -9,6 +9,7 @@ This module knows no pandas and no display: it reports progress events to a call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import time
@@ -18,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from .client import ServiceClient
-from .errors import KitError, RateLimited, WholeCallError
+from .errors import JournalError, KitError, RateLimited, WholeCallError
 from .journal import (
     CLAIMED,
     CREATED,
@@ -330,7 +331,30 @@ class JobRunner:
             for job in jobs:  # (all over already, unless cut short)
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
-            self.journal.release(self.job_id)
+            with contextlib.suppress(JournalError):  # (the error that ended the run says so)
+                self.journal.release(self.job_id)
+                self._sync()
+
+    def _sync(self) -> None:
+        """Take the journal's word for every input and task at the end: another process
+        running this job (a ``kit resume`` in another terminal) may have settled inputs, and
+        read tasks further, than this one saw.  Each process's table is then the journal's."""
+        for row in self.journal.items(self.job_id):
+            mine = self.items[row["position"]]
+            if (row["state"], row["task_id"]) != (mine["state"], mine["task_id"]):
+                mine.update(state=row["state"], task_id=row["task_id"], error=row["error"])
+        ids = [r["task_id"] for r in self.items.values() if r["task_id"]]
+        for task_id, stored in self.journal.tasks_by_id(ids).items():
+            task = self.tasks.get(task_id)
+            if task is None:
+                self.tasks[task_id] = stored
+            elif stored.updated_at > task.updated_at or (
+                    stored.status != task.status and stored.done and not task.done):
+                task.status, task.service_status = stored.status, stored.service_status
+                task.output, task.error = stored.output, stored.error
+                task.updated_at = stored.updated_at
+                if task.done:
+                    task.note = None
 
     def _collect_others(self) -> None:
         """Inputs another runner of this job (another process) settled: take their tasks on."""

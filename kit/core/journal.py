@@ -15,6 +15,7 @@ short one-way digest), never the key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .clock import ServiceClock
-from .errors import InvalidRequest, KitError
+from .errors import InvalidRequest, JournalError, KitError
 from .pace import Pace
 from .task import Status, Task
 
@@ -235,6 +236,11 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Real seconds a write waits for another process's lock before kit stops (SQLite's own wait is
+# 30 s; a purge's VACUUM of a large journal can take longer than that).
+LOCK_PATIENCE = 300.0
+
+
 def _retry_locked(step: Any, seconds: float = 30.0) -> Any:
     """Run ``step``, again while SQLite says the database is locked (a schema change elsewhere)."""
     deadline = time.monotonic() + seconds
@@ -247,31 +253,89 @@ def _retry_locked(step: Any, seconds: float = 30.0) -> Any:
             time.sleep(0.05)
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create or upgrade the schema, in one transaction (version 0/1: tasks only)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            had_rows = any(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]
+                           for t in ("tasks", "jobs", "sends") if t in tables)
+            for statement in (SCHEMA + SCHEMA_V2 + SCHEMA_V3).split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(sends)")}
+            if "action" not in columns:  # v3 and older
+                conn.execute("ALTER TABLE sends ADD COLUMN action TEXT NOT NULL DEFAULT ''")
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),))
+            if had_rows and version < 3:  # written with unsalted fingerprints: re-keyed on use
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('legacy_fp', '1')")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _create(path: Path) -> None:
+    """Make a new journal whole, then put it in place, so that an empty file at a journal's
+    path is never one kit made (it is a journal emptied: refused).  Two processes making it
+    at once: the first one's is kept."""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
+    os.close(os.open(scratch, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        with contextlib.closing(sqlite3.connect(scratch, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            _migrate(conn)
+        try:
+            os.link(scratch, path)  # never over another's
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here (some network and FAT file systems)
+            if not path.exists():
+                os.replace(scratch, path)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+
+
 class Journal:
     """One journal file.  Thread-safe; each write is its own short transaction."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        if str(self.path) != ":memory:":
-            # It holds people's profiles: a folder and a file only this user can read (SQLite
-            # gives its -wal and -shm files the database file's permissions).
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._file = str(self.path) != ":memory:"
         self._lock = threading.Lock()
         self._rng = random.Random()
         self._salt: bytes | None = None
+        self._identity: tuple[int, int] | None = None
         try:
+            if self._file:
+                # It holds people's profiles: a folder and a file only this user can read.
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not self.path.exists():
+                    _create(self.path)
+                elif self.path.is_file() and self.path.stat().st_size == 0:
+                    raise KitError(
+                        f"the journal {self.path} is empty (0 bytes): it was emptied or "
+                        "truncated, and with it the record of what kit sent. kit does not start "
+                        "over in it (that would send every input again): restore it from a "
+                        "backup, or delete the file to start a new journal knowingly.")
             self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                          check_same_thread=False)
             with self._lock:
-                # busy_timeout first: two processes opening a new journal at once both switch
-                # it to WAL, and the loser must wait for the winner, not fail "database is locked".
+                # busy_timeout first: a schema change elsewhere is waited for, not failed on.
                 self._conn.execute("PRAGMA busy_timeout=30000")
                 self._refuse_foreign()
+                self._check_whole()
                 _retry_locked(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
                 self._conn.execute("PRAGMA synchronous=NORMAL")
-                _retry_locked(self._migrate)
+                _retry_locked(lambda: _migrate(self._conn))
+            if self._file:
+                self._tighten()
+                self._identity = self._stat()
         except sqlite3.Error as exc:
             raise KitError(f"the journal {self.path} cannot be used ({exc}): point KIT_JOURNAL "
                            "or journal= at a kit journal file (a new path makes a new one), or "
@@ -285,32 +349,33 @@ class Journal:
         if tables - {"tasks", "jobs", "items", "sends", "meta"}:
             raise sqlite3.DatabaseError(f"not a kit journal: it has tables {sorted(tables)[:5]}")
 
-    def _migrate(self) -> None:
-        """Create or upgrade the schema, in one transaction (version 0/1: tasks only)."""
-        self._conn.execute("BEGIN IMMEDIATE")
+    def _check_whole(self) -> None:
+        """A damaged journal (a bad sector, a file written over) is refused before anything is
+        sent: what it holds of earlier sends cannot be trusted, nor can a write land."""
+        if not self._file:
+            return
+        problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(3)").fetchall()]
+        if problems != ["ok"]:
+            raise KitError(
+                f"the journal {self.path} is damaged ({'; '.join(problems)[:300]}); nothing was "
+                "sent. It holds the record of what kit sent: restore it from a backup, or move "
+                "it aside to start a new journal knowingly (its inputs may then be sent again).")
+
+    def _tighten(self) -> None:
+        """A journal made by an older kit (or a umask) readable by others: only this user's
+        now, with its -wal and -shm files (SQLite gives them the database file's mode)."""
+        for suffix in ("", "-wal", "-shm"):
+            file = Path(f"{self.path}{suffix}")
+            with contextlib.suppress(OSError):  # not there, or not ours: leave it
+                if file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+                    file.chmod(0o600)
+
+    def _stat(self) -> tuple[int, int] | None:
         try:
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
-                tables = {r[0] for r in self._conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table'")}
-                had_rows = any(self._conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]
-                               for t in ("tasks", "jobs", "sends") if t in tables)
-                for statement in (SCHEMA + SCHEMA_V2 + SCHEMA_V3).split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                columns = {r[1] for r in self._conn.execute("PRAGMA table_info(sends)")}
-                if "action" not in columns:  # v3 and older
-                    self._conn.execute("ALTER TABLE sends ADD COLUMN action TEXT NOT NULL "
-                                       "DEFAULT ''")
-                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)",
-                                   (secrets.token_hex(16),))
-                if had_rows and version < 3:  # written with unsalted fingerprints: re-keyed on use
-                    self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('legacy_fp', '1')")
-                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
+            found = os.stat(self.path)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -350,14 +415,47 @@ class Journal:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction.  A journal deleted or replaced under kit, a full disk, a lock
+        held elsewhere for minutes: a :class:`JournalError` saying so, never a raw one."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._check_in_place()
+            try:
+                _retry_locked(lambda: self._conn.execute("BEGIN IMMEDIATE"), LOCK_PATIENCE)
+            except sqlite3.Error as exc:
+                raise self._failure(exc) from None
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise self._failure(exc) from None
                 raise
-            self._conn.execute("COMMIT")
+
+    def _check_in_place(self) -> None:
+        """Is the file kit opened still at the journal's path?  SQLite goes on writing to a
+        deleted file unseen, and another process would then start a new journal there and
+        send every input again."""
+        if self._identity is not None and self._stat() != self._identity:
+            raise JournalError(
+                f"the journal {self.path} was deleted or replaced while kit used it: kit stops "
+                "here and sends nothing more (what this run did is in its table). If it was "
+                "moved, move it back and kit.resume() carries on.")
+
+    def _failure(self, exc: sqlite3.Error) -> JournalError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            why = (f"another process has held it locked for over {LOCK_PATIENCE / 60:.0f} "
+                   "minutes (a purge, a backup tool?)")
+        elif "full" in text:
+            why = "the disk is full"
+        else:
+            why = text
+        return JournalError(
+            f"the journal {self.path} cannot be written: {why}. kit stops sending; what was "
+            "sent until now is in the journal and this run's table, and kit.resume() carries "
+            "on once it can write (free the disk, end the other process).")
 
     # -- writing ---------------------------------------------------------------------------
     def record(self, task: Task, *, origin: str, key_fp: str) -> None:
@@ -382,9 +480,12 @@ class Journal:
     # -- reading ---------------------------------------------------------------------------
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            cursor = self._conn.execute(sql, args)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            try:
+                cursor = self._conn.execute(sql, args)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            except sqlite3.Error as exc:  # damaged since it was opened
+                raise self._failure(exc) from None
 
     def find(self, service: str, origin: str, key_fp: str, kind: str,
              task_input: dict[str, Any]) -> Task | None:
@@ -506,10 +607,10 @@ class Journal:
                 conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)", job)
                 conn.executemany("INSERT INTO items (job_id, position, kind, input_key, input, "
                                  "state) VALUES (?, ?, ?, ?, ?, ?)", inputs)
-        except sqlite3.Error as exc:  # before any request: nothing is sent that is not journaled
-            raise KitError(f"the journal {self.path} cannot be written ({exc}); nothing was "
-                           "sent. Free the disk or fix the file's permissions, or point "
-                           "KIT_JOURNAL elsewhere.") from None
+        except JournalError as exc:  # before any request: nothing is sent that is not journaled
+            raise JournalError(f"{exc.message.split('. kit stops')[0]}; nothing was sent. Free "
+                               "the disk or fix the file's permissions, or point KIT_JOURNAL "
+                               "elsewhere.") from None
         return job_id
 
     def job(self, job_id: str) -> dict[str, Any] | None:
