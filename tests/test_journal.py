@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
@@ -239,3 +241,101 @@ def test_journals_of_dead_sandbox_processes_are_swept_at_the_next_start(tmp_path
     finally:
         for path in [*dead, alive]:
             path.unlink(missing_ok=True)
+
+
+# -- the journal's own faults: refused before anything is sent, or a clear stop with the table --
+@pytest.fixture
+def used_journal(tmp_path, sandbox):
+    """A journal that holds a finished job, closed (as the next kernel finds it)."""
+    path = tmp_path / "used.sqlite3"
+    kit.profiles([f"fault-{i}" for i in range(6)], journal=path, progress=False,
+                 pace=kit.Pace.unlimited())
+    journal = kit.core.journal._open.pop(str(path.resolve()))
+    journal.close()
+    return path
+
+
+def test_a_damaged_journal_is_refused_before_anything_is_sent(used_journal, sandbox):
+    with contextlib.closing(sqlite3.connect(used_journal)) as db:
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        [root] = db.execute("SELECT rootpage FROM sqlite_master WHERE name='items'").fetchone()
+    data = bytearray(used_journal.read_bytes())
+    at = (root - 1) * page  # the items table's page: random bytes over its cells
+    data[at: at + page] = os.urandom(page)
+    used_journal.write_bytes(bytes(data))
+    creates = sum(sandbox.outx.creates.values())
+    with pytest.raises(kit.KitError, match="is damaged") as info:
+        kit.profiles(["after-damage"], journal=used_journal, progress=False)
+    assert "nothing was sent" in str(info.value)
+    assert sum(sandbox.outx.creates.values()) == creates
+
+
+def test_an_emptied_journal_is_refused_not_taken_as_new(used_journal, sandbox):
+    used_journal.write_bytes(b"")  # truncated: the record of six sends is gone
+    creates = sum(sandbox.outx.creates.values())
+    with pytest.raises(kit.KitError, match=r"is empty \(0 bytes\)"):
+        kit.profiles([f"fault-{i}" for i in range(6)], journal=used_journal, progress=False)
+    assert sum(sandbox.outx.creates.values()) == creates  # not one sent again
+    assert used_journal.stat().st_size == 0  # left as it was
+
+
+def test_a_journal_deleted_mid_run_stops_the_job_with_its_table(tmp_path, sandbox):
+    path = tmp_path / "deleted.sqlite3"
+    slugs = [f"deleted-{i}" for i in range(30)]
+    job = kit.profiles(slugs, journal=path, wait=False, pace=kit.Pace(per_hour=720,
+                                                                      per_minute=None))
+    deadline = time.monotonic() + 30
+    while job.frame()["task_id"].notna().sum() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with pytest.raises(kit.JournalError, match="deleted or replaced") as info:
+        job.wait(progress=False)
+    made = {s for s in slugs if sandbox.outx.creates[("fetch-profile", s)]}
+    assert 3 <= len(made) < 30
+    df = info.value.frame
+    assert list(df["input"]) == slugs and set(df.loc[df["task_id"].notna(), "input"]) == made
+
+
+def test_a_full_disk_mid_run_stops_the_job_with_its_table_and_resume_carries_on(tmp_path, sandbox):
+    path = tmp_path / "full.sqlite3"
+    slugs = [f"full-{i}" for i in range(30)]
+    job = kit.profiles(slugs, journal=path, wait=False, pace=kit.Pace(per_hour=720,
+                                                                      per_minute=None))
+    deadline = time.monotonic() + 30
+    while job.frame()["task_id"].notna().sum() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # the next claim cannot be written
+        db.execute("CREATE TRIGGER full BEFORE UPDATE OF state ON items WHEN NEW.state='claimed' "
+                   "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+    with pytest.raises(kit.JournalError, match="the disk is full") as info:
+        job.wait(progress=False)
+    df = info.value.frame
+    made = {s for s in slugs if sandbox.outx.creates[("fetch-profile", s)]}
+    assert list(df["input"]) == slugs and set(df.loc[df["task_id"].notna(), "input"]) == made
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("DROP TRIGGER full")  # space freed
+    done = kit.resume(services=["outx"], journal=path, progress=False)
+    assert list(done["input"]) == slugs and (done["status"] == "completed").all()
+    assert max(sandbox.outx.creates[("fetch-profile", s)] for s in slugs) == 1
+
+
+def test_an_older_journal_readable_by_others_is_tightened(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    Journal(path).close()
+    path.chmod(0o644)  # as an older kit left it
+    with Journal(path) as journal:
+        journal.rows()
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()
+                 if p.name.startswith("old.sqlite3")}
+    assert modes["old.sqlite3"] == 0o600 and set(modes.values()) == {0o600}, modes
+
+
+def test_two_processes_making_a_new_journal_at_once_share_one(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    code = f"from kit.core.journal import Journal; print(Journal({str(path)!r}).salt.hex())"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    salts = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert len(salts) == 1 and all(procs[i].returncode == 0 for i in range(4))
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".new")]  # no scratch left

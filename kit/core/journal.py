@@ -354,7 +354,10 @@ class Journal:
         sent: what it holds of earlier sends cannot be trusted, nor can a write land."""
         if not self._file:
             return
-        problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(3)").fetchall()]
+        try:
+            problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(3)").fetchall()]
+        except sqlite3.DatabaseError as exc:  # too damaged to be checked
+            problems = [str(exc)]
         if problems != ["ok"]:
             raise KitError(
                 f"the journal {self.path} is damaged ({'; '.join(problems)[:300]}); nothing was "
