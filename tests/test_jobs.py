@@ -224,3 +224,30 @@ def test_linkup_still_rate_limited_after_retries_stops_the_job_resumably(sandbox
     mine = done[done["input"].isin(queries)] if "input" in done else done
     assert len(mine) == 5 and (mine["status"] == "completed").all()
     assert all(n == 1 for (kind, q), n in sandbox.linkup.creates.items() if q in queries)
+
+
+def test_a_journal_locked_elsewhere_does_not_stall_the_polling(tmp_path):
+    """Another process holding the journal's write lock for 3 s: creates wait for it, reads
+    of the tasks under way go on (the journal is written off the event loop)."""
+    path = tmp_path / "journal.sqlite3"
+    slugs = [f"locked-{i}" for i in range(60)]
+    with kit.Sandbox(speed=20, seed=6, outx_delay=(40.0, 60.0, 80.0), outx_extensions=64,
+                     outx_flag=None) as sb:
+        job = kit.profiles(slugs, journal=path, wait=False, time_scale=20,
+                           poll_interval=2.0, pace=kit.Pace(per_hour=1800, per_minute=None,
+                                                            pending=None))
+        deadline = time.monotonic() + 30
+        while sb.stats()["outx"]["creates"] < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")  # a purge, a backup tool...
+            held = time.monotonic()
+            time.sleep(3.0)
+            db.execute("COMMIT")
+            released = time.monotonic()
+        df = job.wait(progress=False)
+        reads = sorted(h.at for h in sb.log.hits if h.method == "GET" and held <= h.at <= released)
+    gaps = [b - a for a, b in zip([held, *reads], [*reads, released])]
+    print(f"longest gap in reads while the journal was locked: {max(gaps):.2f} s")
+    assert max(gaps) < 1.0
+    assert (df["status"] == "completed").all()

@@ -163,12 +163,13 @@ def test_a_kill_with_outx_creates_in_flight_leaves_unknown_only_what_was_in_flig
     unknown = [r["input"] for r in rows if r["status"] == "unknown"]
     print(f"kill: {len(made)} made, {in_flight} in flight, {len(unknown)} unknown, "
           f"{len(set(unknown) & made)} of them made")
-    # No more marked sending than requests can be out at once (OutX's 64 connections).
-    assert len(unknown) == in_flight <= kit.OutX.spec.max_connections
-    # Reported unknown: really sent (but a kill between marking one and its bytes leaving).
-    assert len(set(unknown) - made) <= 1
+    # Unknown: exactly the requests that were out (a request on the wire may or may not have
+    # been acted on: the service drops one whose client died), and no more of them than the
+    # connections hold beside the reads (OutX: 64 - 16).
+    spec = kit.OutX.spec
+    assert len(unknown) == in_flight <= spec.max_connections - spec.poll_concurrency
     delivered = {r["input"] for r in rows if r["task_id"]}
-    assert made == delivered | set(unknown)  # every action spent is a row's task or unknown
+    assert delivered <= made <= delivered | set(unknown)  # each action spent: a task or unknown
     assert all("fresh=True" in r["error"] for r in rows if r["status"] == "unknown")
 
 
@@ -178,7 +179,7 @@ def test_one_job_in_two_processes_gives_each_the_journals_table(tmp_path):
     slugs = [f"two-runners-{i}" for i in range(40)]
     journal = tmp_path / "journal.sqlite3"
     show = 'print(df[["input", "status", "task_id"]].to_json(orient="records"))'
-    pace = "kit.Pace(per_hour=3600, per_minute=None, pending=None)"
+    pace = "kit.Pace(per_hour=60, per_minute=None, pending=None)"  # 40 creates: 4 s
     first = f"df = kit.profiles({slugs!r}, pace={pace}, time_scale=600, progress=False)\n{show}"
     second = (f"df = kit.resume(services=['outx'], pace={pace}, time_scale=600, "
               f"progress=False)\n{show}")

@@ -107,7 +107,7 @@ class JobRunner:
         self._waited: set[str] = set()  # tasks seen waiting for the worker, not yet picked up
         self._rng = random.Random()
         self._eta: tuple[float, float, str] | None = None  # (when, real seconds, holdup)
-        self._fatal: WholeCallError | None = None
+        self._fatal: KitError | None = None  # about the whole call, or the journal
         self._started = client.clock.now()
         self._next_send: float | None = None  # clock instant of the next paced create
         self._last_report = -math.inf
@@ -115,7 +115,12 @@ class JobRunner:
         # lifted (then sent concurrently, so that a burst is not one transaction per create).
         paced = client.pace is not None and client.pace.limited
         self._claim_size = client.spec.batch_size * (1 if paced else client.spec.claim_ahead)
-        self._requests = asyncio.Semaphore(client.spec.max_connections)
+        # Creates under way at once: what the connections hold beside the reads, so that an
+        # input marked ``sending`` is a request on the wire, not one waiting for a connection.
+        spec = client.spec
+        self._requests = asyncio.Semaphore(max(1, spec.max_connections - spec.poll_concurrency))
+        self._writes: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._writer: asyncio.Future[None] | None = None
 
     # -- rows --------------------------------------------------------------------------------
     def task_of(self, position: int) -> Task:
@@ -195,11 +200,12 @@ class JobRunner:
         return self._eta[1], holdup
 
     def _changed(self, record: Callable[[Task], None] | None) -> Callable[[Task], None]:
-        """After each read: journal the task; when a task that waited for the worker is seen
+        """After each read: journal the task (in a worker thread: a journal locked by another
+        process never stalls the reads); when a task that waited for the worker is seen
         picked up, its action counts from then; and wake the sender when it waits for that."""
         def changed(task: Task) -> None:
             if record is not None:
-                record(task)
+                self._later(record, task)
             if self.client.waiting_for_worker(task):
                 self._waited.add(task.id or "")
             elif task.id in self._waited:
@@ -217,8 +223,25 @@ class JobRunner:
         if position is None or pace is None or not pace.limited:
             return
         clock = self.client.clock
-        self.journal.moved_to_pickup(self.job_id, position, clock.epoch(),
-                                     clock.real(pace.gap(self._rng)))
+        self._later(self.journal.moved_to_pickup, self.job_id, position, clock.epoch(),
+                    clock.real(pace.gap(self._rng)))
+
+    def _later(self, write: Callable[..., Any], *args: Any) -> None:
+        """A journal write of the poller's, done in order in a worker thread."""
+        self._writes.append((write, args))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_all())
+
+    async def _write_all(self) -> None:
+        """Do the writes :meth:`_later` queued, in order, off the event loop."""
+        while self._writes:
+            batch, self._writes = self._writes, []
+            try:
+                await asyncio.to_thread(lambda: [write(*args) for write, args in batch])
+            except JournalError as exc:  # nothing more may go out unjournaled: stop, say why
+                self._fatal = self._fatal or exc
+                self.stop()
+                return
 
     async def _watch_worker(self) -> None:
         """Look at what the team's worker is doing, from the journal (every process's reads),
@@ -331,8 +354,12 @@ class JobRunner:
             for job in jobs:  # (all over already, unless cut short)
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
+            if self._writer is not None:  # the reads' last writes, then the journal's word
+                await asyncio.gather(self._writer, return_exceptions=True)
+            await self._write_all()
             with contextlib.suppress(JournalError):  # (the error that ended the run says so)
                 self.journal.release(self.job_id)
+            with contextlib.suppress(JournalError):
                 self._sync()
 
     def _sync(self) -> None:
@@ -458,8 +485,9 @@ class JobRunner:
         size = client.spec.batch_size
         while not self._no_more_sends.is_set():
             self._wake.clear()
-            taken, settled, wait, self._backlog = self.journal.claim(
-                self.job_id, count=self._claim_size, pace=client.pace, budget=client.budget,
+            taken, settled, wait, self._backlog = await asyncio.to_thread(
+                self.journal.claim, self.job_id, count=self._claim_size, pace=client.pace,
+                budget=client.budget,
                 clock=client.clock, fresh_since=self.fresh_since,
                 action_of=client.spec.action_of, pending_limit=client.pending_limit)
             await self._adopt(settled)
@@ -489,9 +517,9 @@ class JobRunner:
         positions = [t["position"] for t in taken]
         async with self._requests:  # no more requests out at once than connections
             if self._no_more_sends.is_set():  # stopped before this one went: never sent
-                self._settle_outcomes([(p, QUEUED, None, None) for p in positions], [])
+                await self._settle_outcomes([(p, QUEUED, None, None) for p in positions], [])
                 return
-            self.journal.sending(self.job_id, positions)
+            await asyncio.to_thread(self.journal.sending, self.job_id, positions)
             for position in positions:
                 self.items[position].update(state=SENDING)
             await self._request(taken)
@@ -530,13 +558,13 @@ class JobRunner:
                                  f"{result.message} " + MAY_EXIST.format(service=label)))
             else:
                 outcomes.append((position, FAILED, None, result.message))
-        self._settle_outcomes(outcomes, created)
+        await self._settle_outcomes(outcomes, created)
 
-    def _settle_outcomes(self, outcomes: list[tuple[int, str, str | None, str | None]],
-                         created: list[Task]) -> None:
+    async def _settle_outcomes(self, outcomes: list[tuple[int, str, str | None, str | None]],
+                               created: list[Task]) -> None:
         """Journal the tasks and their inputs' states in one transaction, then follow them."""
-        self.journal.settle_many(self.job_id, outcomes, tasks=created, origin=self.client.base_url,
-                                 key_fp=self.client.key_fingerprint)
+        await asyncio.to_thread(self.journal.settle_many, self.job_id, outcomes, tasks=created,
+                                origin=self.client.base_url, key_fp=self.client.key_fingerprint)
         self.client.remember(created)
         for position, state, task_id, error in outcomes:
             self.items[position].update(state=state, error=error,

@@ -333,7 +333,13 @@ class Journal:
                 _retry_locked(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 _retry_locked(lambda: _migrate(self._conn))
+            # Reads have a connection of their own: in WAL mode they never wait for a writer,
+            # so a write waiting on another process's lock (in a worker thread) holds no read.
+            self._reader, self._read_lock = self._conn, self._lock
             if self._file:
+                self._reader = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                               check_same_thread=False)
+                self._read_lock = threading.Lock()
                 self._tighten()
                 self._identity = self._stat()
         except sqlite3.Error as exc:
@@ -408,6 +414,8 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._read_lock:
+            self._reader.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -482,9 +490,9 @@ class Journal:
 
     # -- reading ---------------------------------------------------------------------------
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._read_lock:
             try:
-                cursor = self._conn.execute(sql, args)
+                cursor = self._reader.execute(sql, args)
                 names = [d[0] for d in cursor.description]
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             except sqlite3.Error as exc:  # damaged since it was opened
@@ -753,17 +761,18 @@ class Journal:
         """What the team's worker is doing, as every process's reads left it in the journal."""
         clock = clock or ServiceClock()
         team = (service, origin, key_fp)
-        with self._lock:
-            [(count,)] = self._pending(self._conn, team, clock, "COUNT(*)")
+        with self._read_lock:
+            conn = self._reader
+            [(count,)] = self._pending(conn, team, clock, "COUNT(*)")
             # Since when tasks have waited: the oldest pending one, a skipped one included (a
             # browser closed for days lets one more create go each day; the wait is the week's).
-            [(oldest,)] = self._conn.execute(
+            [(oldest,)] = conn.execute(
                 "SELECT MIN(created_at) FROM tasks WHERE key_fp=? AND service=? AND origin=? "
                 "AND status='pending'", (key_fp, service, origin)).fetchall()
-            ids = [r[0] for r in self._pending(self._conn, team, clock, "task_id",
+            ids = [r[0] for r in self._pending(conn, team, clock, "task_id",
                                                " ORDER BY created_at LIMIT 100")]
             # The latest status change away from pending: one index lookup per status.
-            seen = [self._conn.execute(
+            seen = [conn.execute(
                 "SELECT MAX(updated_at) FROM tasks WHERE key_fp=? AND service=? AND origin=? "
                 "AND status=?", (key_fp, service, origin, status)).fetchone()[0]
                 for status in ("running", "completed", "failed")]
@@ -842,8 +851,8 @@ class Journal:
     def history(self, budget: tuple[str, str, str], since: float) -> tuple[list[tuple[float, str]], float]:
         """The sends counted for ``budget`` since ``since`` (Unix seconds) with their action
         kinds, and the latest instant the last of them asked the next to wait for."""
-        with self._lock:
-            rows = self._sends_since(self._conn, budget, since)
+        with self._read_lock:
+            rows = self._sends_since(self._reader, budget, since)
         return [(t, action) for t, _, action in rows], max((nb for _, nb, _ in rows), default=0.0)
 
     def moved_to_pickup(self, job_id: str, position: int, at: float, gap: float) -> None:
