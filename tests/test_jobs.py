@@ -247,7 +247,7 @@ def test_a_journal_locked_elsewhere_does_not_stall_the_polling(tmp_path):
             released = time.monotonic()
         df = job.wait(progress=False)
         reads = sorted(h.at for h in sb.log.hits if h.method == "GET" and held <= h.at <= released)
-    gaps = [b - a for a, b in zip([held, *reads], [*reads, released])]
+    gaps = [b - a for a, b in zip([held, *reads], [*reads, released], strict=True)]
     print(f"longest gap in reads while the journal was locked: {max(gaps):.2f} s")
     assert max(gaps) < 1.0
     assert (df["status"] == "completed").all()

@@ -44,6 +44,11 @@ ETA_EVERY = 2.0  # real seconds between two ETA simulations
 ETA_SIMULATED = 5000  # queued inputs an ETA simulates one by one
 
 
+def _run_all(calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
+    for call, args in calls:
+        call(*args)
+
+
 def placeholder_status(item: dict[str, Any]) -> Status:
     """The status of an input without a task (yet): queued (also while its request is out, as
     nothing is created until the answer says so), failed, or may exist."""
@@ -237,7 +242,7 @@ class JobRunner:
         while self._writes:
             batch, self._writes = self._writes, []
             try:
-                await asyncio.to_thread(lambda: [write(*args) for write, args in batch])
+                await asyncio.to_thread(_run_all, batch)
             except JournalError as exc:  # nothing more may go out unjournaled: stop, say why
                 self._fatal = self._fatal or exc
                 self.stop()
