@@ -14,7 +14,8 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,13 @@ class ErrorReader:
             service=service,
         )
 
+
+
+# Set by a job around one request's inputs (kit.core.jobs): awaited just before a create goes
+# out, after any wait for the endpoint's rate or a queue's room, so that an input is journaled as
+# "sending" when it may act and not while it still waits (a kill then leaves it queued).
+before_create: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "before_create", default=None)
 
 class HttpEngine:
     """The HTTP layer of one client (one service, one key, one base URL)."""
@@ -210,6 +218,9 @@ class HttpEngine:
         pacer = self._pacer(endpoint)
         if pacer is not None:
             await pacer.wait()
+        leaving = before_create.get() if endpoint.creates else None
+        if leaving is not None:  # the job journals its inputs as sending: from here they may act
+            await leaving()
         session = self._get_session()
         headers = {self.spec.auth_header: self.spec.auth_prefix + self._key.reveal()}
         started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import math
 import random
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 from .client import ServiceClient
 from .errors import JournalError, KitError, RateLimited, WholeCallError
+from .http import before_create
 from .journal import (
     CLAIMED,
     CREATED,
@@ -209,8 +211,8 @@ class JobRunner:
         process never stalls the reads); when a task that waited for the worker is seen
         picked up, its action counts from then; and wake the sender when it waits for that."""
         def changed(task: Task) -> None:
-            if record is not None:
-                self._later(record, task)
+            if record is not None:  # a copy: the loop goes on changing the task
+                self._later(record, copy.copy(task))
             if self.client.waiting_for_worker(task):
                 self._waited.add(task.id or "")
             elif task.id in self._waited:
@@ -445,6 +447,8 @@ class JobRunner:
         try:
             return await self.client.find_created(item["kind"], item["input"],
                                                   item["sent_at"] or 0.0)
+        except JournalError:
+            raise
         except KitError:
             return None
 
@@ -501,8 +505,12 @@ class JobRunner:
                 for item in taken:
                     self.items[item["position"]].update(state=CLAIMED)
                 # One request per batch, each settled the moment its answer arrives.
-                await asyncio.gather(*(self._send(taken[i:i + size])
-                                       for i in range(0, len(taken), size)))
+                sends = await asyncio.gather(*(self._send(taken[i:i + size])
+                                               for i in range(0, len(taken), size)),
+                                             return_exceptions=True)
+                failure = next((r for r in sends if isinstance(r, BaseException)), None)
+                if failure is not None:  # (each send ended: none is left running)
+                    raise failure
                 continue
             # Nothing to take now: done when the journal (not this runner's copy: another
             # process may run this job too) has nothing queued nor under way elsewhere (its
@@ -517,17 +525,29 @@ class JobRunner:
             await client.clock.wait(self._wake, min(wait, 30.0))
 
     async def _send(self, taken: list[dict[str, Any]]) -> None:
-        """One request's inputs: marked ``sending`` as it goes out (a kill before that leaves
-        them claimed, never sent), settled with their tasks as its answer arrives."""
+        """One request's inputs: marked ``sending`` just before its create goes out (after
+        any wait for a rate or a queue's room: a kill before that leaves them claimed, never
+        sent), settled with their tasks the moment its answer arrives."""
         positions = [t["position"] for t in taken]
+        marked = False
+
+        async def leaving() -> None:
+            nonlocal marked
+            if not marked:  # (once: Agora's confirm is a create of the same input)
+                marked = True
+                await asyncio.to_thread(self.journal.sending, self.job_id, positions)
+                for position in positions:
+                    self.items[position].update(state=SENDING)
+
         async with self._requests:  # no more requests out at once than connections
             if self._no_more_sends.is_set():  # stopped before this one went: never sent
                 await self._settle_outcomes([(p, QUEUED, None, None) for p in positions], [])
                 return
-            await asyncio.to_thread(self.journal.sending, self.job_id, positions)
-            for position in positions:
-                self.items[position].update(state=SENDING)
-            await self._request(taken)
+            token = before_create.set(leaving)
+            try:
+                await self._request(taken)
+            finally:
+                before_create.reset(token)
 
     async def _request(self, taken: list[dict[str, Any]]) -> None:
         results: list[Task | KitError | None]
@@ -542,6 +562,8 @@ class JobRunner:
             results = [*made, *([None] * (len(taken) - len(made)))]
             self._fatal = self._fatal or exc
             self._no_more_sends.set()
+        except JournalError:  # nothing more may go out unjournaled
+            raise
         except KitError as exc:  # about this request: each of its inputs says why
             results = [exc] * len(taken)
         outcomes: list[tuple[int, str, str | None, str | None]] = []

@@ -909,7 +909,8 @@ class Journal:
         rows = self._query(
             "SELECT t.* FROM tasks t JOIN jobs j ON t.service=j.service AND t.origin=j.origin "
             "AND t.key_fp=j.key_fp WHERE j.job_id=? AND t.kind=? AND t.input_key=? "
-            "AND t.created_at >= ? ORDER BY t.created_at DESC LIMIT 1",
+            "AND t.created_at >= ? AND t.task_id NOT IN (SELECT task_id FROM items WHERE "
+            "task_id IS NOT NULL) ORDER BY t.created_at DESC LIMIT 1",
             (job_id, item["kind"], input_key(item["kind"], item["input"]), _iso(since)))
         return task_from_row(rows[0]) if rows else None
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..core.client import ServiceClient
 from ..core.errors import (
     InvalidRequest,
+    JournalError,
     KitError,
     PaymentRequired,
     ServiceError,
@@ -377,6 +378,8 @@ class Agora(ServiceClient):
             except WholeCallError as exc:
                 exc.tasks = [*results, *([None] * (len(items) - len(results)))]
                 raise
+            except JournalError:  # made, perhaps, but not journaled: the job stops
+                raise
             except KitError as exc:
                 results.append(exc)
                 continue
@@ -415,7 +418,9 @@ class Agora(ServiceClient):
         started the work), and it is confirmed only if it still awaits it and the job asks."""
         if task.service_status != UNCONFIRMED:
             return
-        await self._read_status(task)
+        if not await self._read_status(task):  # unread: a confirm may have gone already
+            task.note = "not confirmed: its status could not be read; kit.resume() tries again"
+            return
         if options.get("confirm") and task.service_status == UNCONFIRMED:
             await self._confirm_in_job(task, [], 0)
 
