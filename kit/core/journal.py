@@ -3,10 +3,12 @@
 A kernel restart loses the task ids, but the tasks (already paid for) go on at the service; the
 journal keeps them so that ``kit.resume()`` can finish them and a re-run of the same cell reuses
 them instead of paying again.  It is also the work queue of jobs: each distinct input of a job is
-a row (``queued -> sending -> created | failed | unknown``) claimed in a ``BEGIN IMMEDIATE``
-transaction together with its slot of the pace, and marked ``sending`` *before* its request goes
-out.  So two processes sharing the journal never send one input twice and share one budget, and a
-process killed mid-request leaves ``sending`` behind: an input that may exist, never re-sent.
+a row (``queued -> claimed -> sending -> created | failed | unknown``) claimed in a ``BEGIN
+IMMEDIATE`` transaction together with its slot of the pace, marked ``sending`` just before its
+request goes out and settled the moment its answer arrives.  So two processes sharing the journal
+never send one input twice and share one budget; a process killed mid-request leaves ``sending``
+(an input that may exist, never re-sent on a list's silence), one killed before its request
+leaves ``claimed`` (never sent: queued again).
 
 SQLite in WAL mode: two notebooks may write at once.  The schema is versioned (``PRAGMA
 user_version``) and an older journal is migrated on open.  It holds a fingerprint of each key (a
@@ -128,7 +130,8 @@ PACE_MEMORY = 8 * 24 * 3600.0
 # create a day waits beside it).
 STUCK_AFTER = 24 * 3600.0
 
-# This process, as an owner of `sending` rows: another process can tell whether it still lives.
+# This process, as an owner of `claimed` and `sending` rows: another process can tell whether it
+# still lives.
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
