@@ -332,13 +332,16 @@ def test_an_earlier_task_is_adopted_and_a_may_exist_input_is_never_sent_again(tm
 
 def test_an_input_left_sending_by_a_dead_process_is_an_orphan(tmp_path):
     with Journal(tmp_path / "j.sqlite3") as book:
-        job_id = _job(book, 1)
-        book.claim(job_id, count=1)
+        job_id = _job(book, 2)
+        book.claim(job_id, count=2)
+        book.sending(job_id, [0])  # input 0's request went out; input 1 was only claimed
         assert book.orphans(job_id) == []  # this process is alive
         with contextlib.closing(sqlite3.connect(book.path)) as db, db:
             db.execute("UPDATE items SET owner='{}:999999999'".format(
                 __import__("socket").gethostname()))
-        assert [o["position"] for o in book.orphans(job_id)] == [0]
+        assert [o["position"] for o in book.orphans(job_id)] == [0]  # it may exist
+        states = {i["position"]: i["state"] for i in book.items(job_id)}
+        assert states == {0: "sending", 1: "queued"}  # never sent: queued again
 
 
 def test_an_old_journal_is_migrated_and_keeps_its_tasks(tmp_path):
