@@ -230,7 +230,7 @@ def test_a_journal_locked_elsewhere_does_not_stall_the_polling(tmp_path):
     """Another process holding the journal's write lock for 3 s: creates wait for it, reads
     of the tasks under way go on (the journal is written off the event loop)."""
     path = tmp_path / "journal.sqlite3"
-    slugs = [f"locked-{i}" for i in range(60)]
+    slugs = [f"locked-{i}" for i in range(36)]
     with kit.Sandbox(speed=20, seed=6, outx_delay=(40.0, 60.0, 80.0), outx_extensions=64,
                      outx_flag=None) as sb:
         job = kit.profiles(slugs, journal=path, wait=False, time_scale=20,
