@@ -30,7 +30,7 @@ from .core.errors import (
     KitError,
     ServiceUnreachable,
 )
-from .core.jobs import JobRunner, placeholder
+from .core.jobs import SENT_UNANSWERED, JobRunner, placeholder
 from .core.journal import CANCELLED, DONE, RUNNING, STOPPED, Journal, is_temporary, open_journal
 from .core.pace import Pace
 from .core.poller import LATE, ProgressEvent, ProgressSink
@@ -177,7 +177,7 @@ class Job:
             reason = f"not sent yet: {runner.worker_note}"  # (a background job waits on)
         if reason:
             for task in tasks:
-                if task.status is Status.QUEUED:
+                if task.status is Status.QUEUED and task.note != SENT_UNANSWERED:
                     task.note = reason
         service = self._record["service"]
         pairs: list[tuple[Any, Task]] = []

@@ -339,3 +339,21 @@ def test_two_processes_making_a_new_journal_at_once_share_one(tmp_path):
     salts = {p.communicate(timeout=60)[0].strip() for p in procs}
     assert len(salts) == 1 and all(procs[i].returncode == 0 for i in range(4))
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".new")]  # no scratch left
+
+
+def test_a_full_disk_as_tasks_are_settled_still_shows_every_task_made(tmp_path, sandbox):
+    path = tmp_path / "full-settle.sqlite3"
+    queries = [f"settle on a full disk {i}" for i in range(250)]
+    kit.core.journal.Journal(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # the first answer cannot be journaled
+        db.execute("CREATE TRIGGER full BEFORE UPDATE OF state ON items WHEN NEW.state='created' "
+                   "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+    with pytest.raises(kit.JournalError, match="the disk is full") as info:
+        kit.search(queries, journal=path, progress=False)
+    df = info.value.frame
+    made = {q for (_, q), n in sandbox.linkup.creates.items() if n and q in queries}
+    assert made and list(df["input"]) == queries
+    shown = set(df.loc[df["task_id"].notna(), "input"])
+    in_flight = set(df.loc[df["error"].fillna("").str.contains("its request went out"), "input"])
+    assert made <= shown | in_flight  # no task made is shown as never sent
+    assert not df.loc[df["input"].isin(made), "error"].fillna("").str.contains("not sent").any()

@@ -46,6 +46,11 @@ ETA_EVERY = 2.0  # real seconds between two ETA simulations
 ETA_SIMULATED = 5000  # queued inputs an ETA simulates one by one
 
 
+# What a row whose request went out, and whose answer is not in (yet), says.
+SENT_UNANSWERED = ("its request went out and its answer is not in the journal: kit.resume() looks "
+                   "it up before anything is sent again (do not send it again yourself)")
+
+
 def _run_all(calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
     for call, args in calls:
         call(*args)
@@ -62,7 +67,9 @@ def placeholder(service: str, item: dict[str, Any]) -> Task:
     status = placeholder_status(item)
     task = Task(service=service, id=item["task_id"], kind=item["kind"], status=status,
                 input=item["input"])
-    if status is Status.FAILED:
+    if item["state"] == SENDING and not item["error"]:
+        task.note = SENT_UNANSWERED
+    elif status is Status.FAILED:
         task.error = item["error"]  # the service's refusal
     else:
         task.note = item["error"]  # kit's remark: it may exist, or why it was not sent
@@ -589,13 +596,15 @@ class JobRunner:
 
     async def _settle_outcomes(self, outcomes: list[tuple[int, str, str | None, str | None]],
                                created: list[Task]) -> None:
-        """Journal the tasks and their inputs' states in one transaction, then follow them."""
-        await asyncio.to_thread(self.journal.settle_many, self.job_id, outcomes, tasks=created,
-                                origin=self.client.base_url, key_fp=self.client.key_fingerprint)
-        self.client.remember(created)
+        """Journal the tasks and their inputs' states in one transaction, then follow them.
+        This run's rows say the outcome first: if the journal cannot be written, the table
+        the error carries still shows every task made."""
         for position, state, task_id, error in outcomes:
             self.items[position].update(state=state, error=error,
                                         task_id=task_id or self.items[position]["task_id"])
+        await asyncio.to_thread(self.journal.settle_many, self.job_id, outcomes, tasks=created,
+                                origin=self.client.base_url, key_fp=self.client.key_fingerprint)
+        self.client.remember(created)
         for task in created:
             self._watch(task)
         self._eta = None  # the queue changed: forecast again
