@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -335,7 +336,10 @@ def test_an_input_left_sending_by_a_dead_process_is_an_orphan(tmp_path):
         job_id = _job(book, 2)
         book.claim(job_id, count=2)
         book.sending(job_id, [0])  # input 0's request went out; input 1 was only claimed
-        assert book.orphans(job_id) == []  # this process is alive
+        with contextlib.closing(sqlite3.connect(book.path)) as db, db:  # another live process's
+            db.execute("UPDATE items SET owner='{}:{}'".format(
+                __import__("socket").gethostname(), os.getppid()))
+        assert book.orphans(job_id) == []
         with contextlib.closing(sqlite3.connect(book.path)) as db, db:
             db.execute("UPDATE items SET owner='{}:999999999'".format(
                 __import__("socket").gethostname()))
@@ -476,3 +480,29 @@ async def test_the_retry_loop_waits_retry_after_through_the_clock_and_never_repe
             await client.fetch_profile("answered-503")
         assert failing.hits == 1  # a create is not repeated after a 5xx
         assert info.value.may_have_acted
+
+
+def test_another_machines_claim_is_its_own_for_an_hour_then_an_orphan(tmp_path):
+    """A journal on a shared drive: another host's row may be under way; an hour later (a Colab
+    VM replaced, a container renamed) it is an orphan, or a resume would wait forever."""
+    with Journal(tmp_path / "j.sqlite3") as book:
+        job_id = _job(book, 2)
+        book.claim(job_id, count=2)
+        book.sending(job_id, [0])
+        with contextlib.closing(sqlite3.connect(book.path)) as db, db:
+            db.execute("UPDATE items SET owner='another-host:42', sent_at=?", (time.time(),))
+        assert book.orphans(job_id) == [] and book.in_flight_elsewhere(job_id) == 2
+        with contextlib.closing(sqlite3.connect(book.path)) as db, db:
+            db.execute("UPDATE items SET sent_at=?", (time.time() - 2 * 3600,))
+        assert [o["position"] for o in book.orphans(job_id)] == [0]
+        assert book.in_flight_elsewhere(job_id) == 0
+        assert {i["position"]: i["state"] for i in book.items(job_id)} == {0: "sending", 1: "queued"}
+
+
+def test_a_run_takes_this_processs_own_leftover_rows_as_orphans(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as book:  # an earlier run here could not release them
+        job_id = _job(book, 2)
+        book.claim(job_id, count=2)
+        book.sending(job_id, [1])
+        assert [o["position"] for o in book.orphans(job_id)] == [1]
+        assert book.items(job_id)[0]["state"] == "queued"

@@ -130,18 +130,24 @@ PACE_MEMORY = 8 * 24 * 3600.0
 # create a day waits beside it).
 STUCK_AFTER = 24 * 3600.0
 
+# How long a row claimed by another machine's process counts as that process's (a request, even
+# one waiting for a queue's room, is over long before).
+FOREIGN_OWNER_HOURS = 1.0
 # This process, as an owner of `claimed` and `sending` rows: another process can tell whether it
 # still lives.
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def owner_alive(owner: str | None) -> bool:
-    """Is the process that marked a row ``sending`` still running (on this machine)?"""
+def owner_alive(owner: str | None, since: float | None = None) -> bool:
+    """Is the process that claimed a row (at ``since``, Unix seconds) still running?  On
+    this machine, asked of the system; another machine's process is taken as alive for
+    FOREIGN_OWNER_HOURS after its claim (a journal on a shared drive: it may be sending), then
+    as gone (a Colab VM replaced, a container's new host name: else its rows wait forever)."""
     if not owner:
         return False
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname():
-        return True  # another machine's process: assume it lives (never send twice)
+        return since is None or time.time() - since < FOREIGN_OWNER_HOURS * 3600
     if owner == OWNER:
         return True
     try:
@@ -754,10 +760,10 @@ class Journal:
         service, origin, key_fp = team
         [(pending,)] = self._pending(conn, team, clock, "COUNT(*)")
         sending = conn.execute(
-            "SELECT i.owner FROM items i JOIN jobs j USING (job_id) WHERE i.state IN ('claimed', "
-            "'sending') AND j.service=? AND j.origin=? AND j.key_fp=?",
+            "SELECT i.owner, i.sent_at FROM items i JOIN jobs j USING (job_id) WHERE i.state IN "
+            "('claimed', 'sending') AND j.service=? AND j.origin=? AND j.key_fp=?",
             (service, origin, key_fp)).fetchall()
-        return int(pending) + sum(1 for (owner,) in sending if owner_alive(owner))
+        return int(pending) + sum(1 for owner, at in sending if owner_alive(owner, at))
 
     def pickups(self, service: str, origin: str, key_fp: str, clock: ServiceClock | None = None
                 ) -> Pickups:
@@ -789,12 +795,12 @@ class Journal:
         ``(SENDING, None)`` while a live process sends it, ``(UNKNOWN, job_id)`` when an earlier
         create may have reached the service (never sent again, unless the job is fresh)."""
         service, origin, key_fp = job
-        for state, other_job, owner in conn.execute(
-                "SELECT i.state, i.job_id, i.owner FROM items i JOIN jobs j USING (job_id) "
+        for state, other_job, owner, at in conn.execute(
+                "SELECT i.state, i.job_id, i.owner, i.sent_at FROM items i JOIN jobs j USING (job_id) "
                 "WHERE i.input_key=? AND i.state IN ('claimed', 'sending', 'unknown') "
                 "AND j.service=? AND j.origin=? AND j.key_fp=? AND i.job_id != ?",
                 (key, service, origin, key_fp, job_id)).fetchall():
-            if state in (CLAIMED, SENDING) and owner_alive(owner):
+            if state in (CLAIMED, SENDING) and owner_alive(owner, at):
                 return SENDING, None
             if state != CLAIMED and fresh_since is None:  # (claimed by the dead: never sent)
                 return UNKNOWN, other_job
@@ -948,18 +954,21 @@ class Journal:
         """Inputs left ``sending`` by a process that is gone: their request may have arrived.
         (Those it left ``claimed`` never went out: they are queued again.)"""
         items = self.items(job_id)
-        dead = [r["position"] for r in items if r["state"] == CLAIMED
-                and not owner_alive(r["owner"])]
+        # This process's own rows too: a job runs once per process, so a run starting finds
+        # them left by an earlier run here whose end could not be journaled.
+        gone = [r for r in items if r["owner"] == OWNER
+                or not owner_alive(r["owner"], r["sent_at"])]
+        dead = [r["position"] for r in gone if r["state"] == CLAIMED]
         if dead:
             with self._write() as conn:
                 self._unclaim(conn, job_id, dead)
-        return [r for r in items if r["state"] == SENDING and not owner_alive(r["owner"])]
+        return [r for r in gone if r["state"] == SENDING]
 
     def in_flight_elsewhere(self, job_id: str) -> int:
         """How many of the job's inputs another live process has claimed or is sending."""
         return sum(1 for r in self._query(
-            "SELECT owner FROM items WHERE job_id=? AND state IN ('claimed', 'sending')",
-            (job_id,)) if r["owner"] != OWNER and owner_alive(r["owner"]))
+            "SELECT owner, sent_at FROM items WHERE job_id=? AND state IN ('claimed', 'sending')",
+            (job_id,)) if r["owner"] != OWNER and owner_alive(r["owner"], r["sent_at"]))
 
 
 def task_from_row(row: dict[str, Any]) -> Task:
