@@ -202,3 +202,24 @@ def test_one_job_in_two_processes_gives_each_the_journals_table(tmp_path):
     assert tables[0] == expected and tables[1] == expected  # row for row, no row added
     assert {r["status"] for r in expected} == {"completed"}, [e[-1500:] for _, e in outs]
     assert stats["creates"] == 40 and stats["most_creates_per_input"] == 1
+
+
+@pytest.mark.parametrize("service", ["linkup", "agora"])
+def test_a_lost_answer_the_list_shows_late_is_delivered_not_left_may_exist(service):
+    """A live process: a create's answer is lost and the list shows the task only 30 s later.
+    It is looked for again once the list has settled: delivered (and confirmed), not sent twice."""
+    with kit.Sandbox(speed=SPEED, seed=11, list_lag=30.0, agora_delay=(30.0, 60.0, 90.0)) as sb:
+        if service == "linkup":
+            sb.faults.add("5xx", times=1, after=True, method="POST", path="/v1/tasks")
+            inputs = [f"lost answer {i}" for i in range(5)]
+            df = kit.search(inputs, time_scale=SPEED, progress=False)
+            made = sb.linkup.creates
+        else:
+            sb.faults.add("5xx", times=1, after=True, method="POST",
+                          path="/v1/market/newtask/")
+            inputs = CONTRACTS[30:32]
+            df = kit.deep_dives(inputs, confirm=True, time_scale=SPEED, progress=False)
+            made = sb.agora.creates
+            assert sb.stats()["agora"]["confirms"] == 2
+    assert list(df["input"]) == inputs and (df["status"] == "completed").all(), df["error"]
+    assert max(made.values()) == 1 and len(made) == len(inputs)

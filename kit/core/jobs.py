@@ -435,25 +435,29 @@ class JobRunner:
                 self._settle(item["position"], UNKNOWN, error=self._may_exist())
             else:
                 unseen.append(item)
-        if not unseen:
-            return
-        clock = self.client.clock
-        settled_at = max(i["sent_at"] or 0.0 for i in unseen) + clock.real(
-            self.client.spec.list_settles or 0.0)
-        await clock.sleep(max(0.0, settled_at - clock.epoch()))
-        for item in unseen:
-            task = await self._listed(item)
+        for item, task in zip(unseen, await self._listed_later(unseen), strict=True):
             if task is None:
                 self._settle(item["position"], UNKNOWN, error=self._may_exist())
             else:
                 self._settle(item["position"], CREATED, task_id=task.id)
                 self.tasks[task.id] = task  # type: ignore[index]
 
+    async def _listed_later(self, items: list[dict[str, Any]]) -> list[Task | None]:
+        """The tasks the service lists for ``items`` once its list has had time to show
+        creates sent at their ``sent_at`` (a list can lag a create)."""
+        if not items:
+            return []
+        clock = self.client.clock
+        settled_at = max(i.get("sent_at") or 0.0 for i in items) + clock.real(
+            self.client.spec.list_settles or 0.0)
+        await clock.sleep(max(0.0, settled_at - clock.epoch()))
+        return [await self._listed(item) for item in items]
+
     async def _listed(self, item: dict[str, Any]) -> Task | None:
         """The task the service lists for an input (None: not shown, or no list to ask)."""
         try:
             return await self.client.find_created(item["kind"], item["input"],
-                                                  item["sent_at"] or 0.0)
+                                                  item.get("sent_at") or 0.0)
         except JournalError:
             raise
         except KitError:
@@ -542,6 +546,8 @@ class JobRunner:
             nonlocal marked
             if not marked:  # (once: Agora's confirm is a create of the same input)
                 marked = True
+                for item in taken:
+                    item["sent_at"] = self.client.clock.epoch()
                 await asyncio.to_thread(self.journal.sending, self.job_id, positions)
                 for position in positions:
                     self.items[position].update(state=SENDING)
@@ -592,7 +598,24 @@ class JobRunner:
                                  f"{result.message} " + MAY_EXIST.format(service=label)))
             else:
                 outcomes.append((position, FAILED, None, result.message))
+        await self._look_again(taken, outcomes, created)
         await self._settle_outcomes(outcomes, created)
+
+    async def _look_again(self, taken: list[dict[str, Any]],
+                          outcomes: list[tuple[int, str, str | None, str | None]],
+                          created: list[Task]) -> None:
+        """A lost answer the service's list did not show yet: looked for once the list has
+        settled, so that a task that was made is delivered, not left 'may exist'."""
+        if self.client.spec.list_settles is None:
+            return
+        lost = [i for i, outcome in enumerate(outcomes) if outcome[1] == UNKNOWN]
+        found = await self._listed_later([taken[i] for i in lost])
+        for i, task in zip(lost, found, strict=True):
+            if task is not None and task.id:
+                await self.client.adopt(task, self.options)  # (Agora: confirmed if asked)
+                self.tasks[task.id] = task
+                created.append(task)
+                outcomes[i] = (outcomes[i][0], CREATED, task.id, None)
 
     async def _settle_outcomes(self, outcomes: list[tuple[int, str, str | None, str | None]],
                                created: list[Task]) -> None:

@@ -364,7 +364,9 @@ def _may_exist(item: Mapping[str, Any], why: str) -> Task:
     """The task of a sent item whose creation kit cannot confirm or rule out."""
     return Task(service="linkup", id=None, kind=item["type"], status=Status.UNKNOWN,
                 input=item["input"],
-                error=f"{why}: the task may exist; kit does not submit it again.")
+                error=f"{why}: the task may exist; kit does not submit it again (check Linkup's "
+                      "task list; to send it anyway, run the call again for these inputs with "
+                      "fresh=True).")
 
 
 @dataclass
