@@ -112,7 +112,8 @@ def resolve(
         # KIT_TIME_SCALE: a sandbox served by another process (`kit sandbox --speed`) says it.
         time_scale = target.speed if on_target and target else _env_scale()
     if not is_positive(time_scale):
-        raise InvalidRequest(f"{label}: time_scale must be a positive number (how many times "
+        name = "KIT_TIME_SCALE" if from_env else "time_scale"
+        raise InvalidRequest(f"{label}: {name} must be a positive number (how many times "
                              f"faster a sandbox's clock runs; 1 for a real service), not "
                              f"{time_scale!r:.40}.", service=service)
     host = urlsplit(url).hostname

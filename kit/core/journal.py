@@ -327,7 +327,7 @@ class Journal:
                 if not self.path.exists():
                     _create(self.path)
                 elif self.path.is_file() and self.path.stat().st_size == 0:
-                    raise KitError(
+                    raise JournalError(
                         f"the journal {self.path} is empty (0 bytes): it was emptied or "
                         "truncated, and with it the record of what kit sent. kit does not start "
                         "over in it (that would send every input again): restore it from a "
@@ -352,9 +352,10 @@ class Journal:
                 self._tighten()
                 self._identity = self._stat()
         except sqlite3.Error as exc:
-            raise KitError(f"the journal {self.path} cannot be used ({exc}): point KIT_JOURNAL "
-                           "or journal= at a kit journal file (a new path makes a new one), or "
-                           "journal=False to run without one.") from None
+            raise JournalError(f"the journal {self.path} cannot be used ({exc}); nothing was "
+                               "sent. Point KIT_JOURNAL or journal= at a kit journal file, or "
+                               "journal=False to run without one (a new journal does not know "
+                               "what this one sent: its inputs may be sent again).") from None
 
     def _refuse_foreign(self) -> None:
         """Another application's SQLite database is left as it is: never switched to WAL, never
@@ -374,10 +375,11 @@ class Journal:
         except sqlite3.DatabaseError as exc:  # too damaged to be checked
             problems = [str(exc)]
         if problems != ["ok"]:
-            raise KitError(
-                f"the journal {self.path} is damaged ({'; '.join(problems)[:300]}); nothing was "
-                "sent. It holds the record of what kit sent: restore it from a backup, or move "
-                "it aside to start a new journal knowingly (its inputs may then be sent again).")
+            first = " ".join(problems[0].split())[:120]  # SQLite's report, on one line
+            raise JournalError(
+                f"the journal {self.path} is damaged ({first}); nothing was sent. It holds the "
+                "record of what kit sent: restore it from a backup, or move it aside to start a "
+                "new journal knowingly (its inputs may then be sent again).")
 
     def _tighten(self) -> None:
         """A journal made by an older kit (or a umask) readable by others: only this user's

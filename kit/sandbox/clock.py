@@ -7,8 +7,10 @@ import time
 
 class Clock:
     def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError("speed must be positive")
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (
+                0 < speed < float("inf")):
+            raise ValueError(f"the sandbox's speed must be a positive number (60: a minute of "
+                             f"service time per second), not {speed!r:.40}")
         self.speed = float(speed)
         self._start_mono = time.monotonic()
         self._start_wall = time.time()
