@@ -251,3 +251,26 @@ def test_a_journal_locked_elsewhere_does_not_stall_the_polling(tmp_path):
     print(f"longest gap in reads while the journal was locked: {max(gaps):.2f} s")
     assert max(gaps) < 1.0
     assert (df["status"] == "completed").all()
+
+
+
+async def test_inside_a_job_a_clients_own_journal_writes_go_to_the_writer_thread(tmp_path):
+    """Linkup and Agora journal inside their creates: in a job those writes are handed to the
+    job's writer (journal_later), never done on the event loop."""
+    from kit.core.client import journal_later
+
+    with kit.Sandbox(speed=20, activate=False) as sb:
+        client = kit.Linkup(api_key=sb.api_key("linkup"), base_url=sb.url, time_scale=20,
+                            journal=tmp_path / "j.sqlite3")
+        task = kit.Task(service="linkup", id="t-1", kind="search", input={"q": "x"})
+        queued: list = []
+        token = journal_later.set(queued.append)
+        try:
+            client._record([task])
+        finally:
+            journal_later.reset(token)
+        assert client.journal.rows() == [] and len(queued) == 1  # not written on the loop
+        task.status = kit.Status.COMPLETED  # the loop goes on changing it...
+        queued[0]()  # ...the writer thread writes the copy taken when it was queued
+        assert [r["status"] for r in client.journal.rows()] == ["pending"]
+        await client.close()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import functools
 import math
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import aiohttp
@@ -32,6 +35,11 @@ from .secrets import Secret
 from .spec import ServiceSpec
 from .task import Status, Task
 from .wording import nothing_picked_up
+
+# Set by a job runner (kit.core.jobs) for its run: takes a journal write to do in order in its
+# writer thread, so that a journal locked by another process never stalls the event loop.
+journal_later: ContextVar[Callable[[Callable[[], Any]], None] | None] = ContextVar(
+    "journal_later", default=None)
 
 # Service seconds a blocking call waits while the worker picks nothing up (OutX's docs give up
 # on a task after 2-3 minutes; a closed laptop lid is worth a longer wait, not a night's).
@@ -134,13 +142,19 @@ class ServiceClient:
 
     # -- journal ----------------------------------------------------------------------------
     def _record(self, tasks: Sequence[Task]) -> None:
-        """Write new or changed tasks to the journal (before a create returns to its caller)."""
+        """Write new or changed tasks to the journal (before a create returns to its caller;
+        inside a job, handed in order to its writer thread: see :data:`journal_later`)."""
         if self.journal is None:
             return
         changed = [t for t in tasks if t.id and self._journaled.get(t.id) != (t.status.value, t.error)]
         if not changed:
             return
-        self.journal.record_many(changed, origin=self.base_url, key_fp=self.key_fingerprint)
+        later = journal_later.get()
+        if later is None:
+            self.journal.record_many(changed, origin=self.base_url, key_fp=self.key_fingerprint)
+        else:  # copies: the loop goes on changing the tasks while the thread writes them
+            later(functools.partial(self.journal.record_many, [copy.copy(t) for t in changed],
+                                    origin=self.base_url, key_fp=self.key_fingerprint))
         self.remember(changed)
 
     @property

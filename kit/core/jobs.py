@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import math
 import random
 import time
@@ -19,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .client import ServiceClient
+from .client import ServiceClient, journal_later
 from .errors import JournalError, KitError, RateLimited, WholeCallError
 from .http import before_create
 from .journal import (
@@ -218,8 +217,8 @@ class JobRunner:
         process never stalls the reads); when a task that waited for the worker is seen
         picked up, its action counts from then; and wake the sender when it waits for that."""
         def changed(task: Task) -> None:
-            if record is not None:  # a copy: the loop goes on changing the task
-                self._later(record, copy.copy(task))
+            if record is not None:  # (handed to the writer thread: see journal_later)
+                record(task)
             if self.client.waiting_for_worker(task):
                 self._waited.add(task.id or "")
             elif task.id in self._waited:
@@ -334,6 +333,14 @@ class JobRunner:
         Whatever ends it, no input is left marked as being sent by this process: an input whose
         request was under way when the run was cut short is left for the next run to look up.
         """
+        # The run's journal writes of tasks, the clients' own included, go to the writer thread.
+        token = journal_later.set(self._later)
+        try:
+            await self._run()
+        finally:
+            journal_later.reset(token)
+
+    async def _run(self) -> None:
         await self._orphans()
         for task in list(self.tasks.values()):
             await self.client.adopt(task, self.options)
@@ -429,8 +436,7 @@ class JobRunner:
             if task is None:
                 task = await self._listed(item)
             if task is not None:
-                self._settle(item["position"], CREATED, task_id=task.id)
-                self.tasks[task.id] = task  # type: ignore[index]
+                self._settle(item["position"], CREATED, task=task)
             elif self.client.spec.list_settles is None:
                 self._settle(item["position"], UNKNOWN, error=self._may_exist())
             else:
@@ -439,8 +445,7 @@ class JobRunner:
             if task is None:
                 self._settle(item["position"], UNKNOWN, error=self._may_exist())
             else:
-                self._settle(item["position"], CREATED, task_id=task.id)
-                self.tasks[task.id] = task  # type: ignore[index]
+                self._settle(item["position"], CREATED, task=task)
 
     async def _listed_later(self, items: list[dict[str, Any]]) -> list[Task | None]:
         """The tasks the service lists for ``items`` once its list has had time to show
@@ -466,11 +471,17 @@ class JobRunner:
     def _may_exist(self) -> str:
         return MAY_EXIST.format(service=self.client.spec.label)
 
-    def _settle(self, position: int, state: str, *, task_id: str | None = None,
+    def _settle(self, position: int, state: str, *, task: Task | None = None,
                 error: str | None = None) -> None:
-        self.journal.settle(self.job_id, position, state, task_id=task_id, error=error)
+        """An orphan's outcome, with the task it found (journaled together)."""
+        task_id = task.id if task is not None else None
+        self.journal.settle_many(self.job_id, [(position, state, task_id, error)],
+                                 tasks=[task] if task is not None else [],
+                                 origin=self.client.base_url, key_fp=self.client.key_fingerprint)
         self.items[position].update(state=state, error=error,
                                     task_id=task_id or self.items[position]["task_id"])
+        if task is not None and task.id:
+            self.tasks[task.id] = task
 
     async def _adopt(self, settled: list[dict[str, Any]]) -> None:
         """Inputs the journal settled without a send: adopted earlier tasks, or 'may exist'."""
