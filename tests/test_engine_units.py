@@ -335,7 +335,7 @@ def test_an_input_left_sending_by_a_dead_process_is_an_orphan(tmp_path):
     with Journal(tmp_path / "j.sqlite3") as book:
         job_id = _job(book, 2)
         book.claim(job_id, count=2)
-        book.sending(job_id, [0])  # input 0's request went out; input 1 was only claimed
+        book.mark_sending(job_id, [0])  # input 0's request went out; input 1 was only claimed
         with contextlib.closing(sqlite3.connect(book.path)) as db, db:  # another live process's
             db.execute("UPDATE items SET owner='{}:{}'".format(
                 __import__("socket").gethostname(), os.getppid()))
@@ -488,7 +488,7 @@ def test_another_machines_claim_is_its_own_for_an_hour_then_an_orphan(tmp_path):
     with Journal(tmp_path / "j.sqlite3") as book:
         job_id = _job(book, 2)
         book.claim(job_id, count=2)
-        book.sending(job_id, [0])
+        book.mark_sending(job_id, [0])
         with contextlib.closing(sqlite3.connect(book.path)) as db, db:
             db.execute("UPDATE items SET owner='another-host:42', sent_at=?", (time.time(),))
         assert book.orphans(job_id) == [] and book.in_flight_elsewhere(job_id) == 2
@@ -503,6 +503,6 @@ def test_a_run_takes_this_processs_own_leftover_rows_as_orphans(tmp_path):
     with Journal(tmp_path / "j.sqlite3") as book:  # an earlier run here could not release them
         job_id = _job(book, 2)
         book.claim(job_id, count=2)
-        book.sending(job_id, [1])
+        book.mark_sending(job_id, [1])
         assert [o["position"] for o in book.orphans(job_id)] == [1]
         assert book.items(job_id)[0]["state"] == "queued"

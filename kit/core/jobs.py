@@ -43,6 +43,7 @@ WORKER_CHECK_EVERY = 0.5
 WORKER_CHECK_SERVICE = 30.0
 ETA_EVERY = 2.0  # real seconds between two ETA simulations
 ETA_SIMULATED = 5000  # queued inputs an ETA simulates one by one
+ELSEWHERE_CHECK = 0.5  # real seconds between looks at inputs another process has under way
 
 
 # What a row whose request went out, and whose answer is not in (yet), says.
@@ -387,10 +388,7 @@ class JobRunner:
         """Take the journal's word for every input and task at the end: another process
         running this job (a ``kit resume`` in another terminal) may have settled inputs, and
         read tasks further, than this one saw.  Each process's table is then the journal's."""
-        for row in self.journal.items(self.job_id):
-            mine = self.items[row["position"]]
-            if (row["state"], row["task_id"]) != (mine["state"], mine["task_id"]):
-                mine.update(state=row["state"], task_id=row["task_id"], error=row["error"])
+        self._take_journal_items()
         ids = [r["task_id"] for r in self.items.values() if r["task_id"]]
         for task_id, stored in self.journal.tasks_by_id(ids).items():
             task = self.tasks.get(task_id)
@@ -406,15 +404,19 @@ class JobRunner:
 
     def _collect_others(self) -> None:
         """Inputs another runner of this job (another process) settled: take their tasks on."""
-        for row in self.journal.items(self.job_id):
-            mine = self.items[row["position"]]
-            if row["state"] != mine["state"] or row["task_id"] != mine["task_id"]:
-                mine.update(state=row["state"], task_id=row["task_id"], error=row["error"])
+        self._take_journal_items()
         missing = [r["task_id"] for r in self.items.values()
                    if r["task_id"] and r["task_id"] not in self.tasks]
         for task_id, task in self.journal.tasks_by_id(missing).items():
             self.tasks[task_id] = task
             self._watch(task)
+
+    def _take_journal_items(self) -> None:
+        """This run's copy of the job's inputs takes the journal's states and task ids."""
+        for row in self.journal.items(self.job_id):
+            mine = self.items[row["position"]]
+            if (row["state"], row["task_id"]) != (mine["state"], mine["task_id"]):
+                mine.update(state=row["state"], task_id=row["task_id"], error=row["error"])
 
     def _watch(self, task: Task) -> None:
         if task.done or self.client.not_waited(task) is not None:
@@ -541,7 +543,7 @@ class JobRunner:
             if not self.journal.count(self.job_id, QUEUED):
                 if not self.journal.in_flight_elsewhere(self.job_id):
                     return
-                wait = max(wait, 0.5)
+                wait = max(wait, ELSEWHERE_CHECK)
             wait = wait if wait > 0 else 0.1
             self._next_send = client.clock.now() + wait
             await client.clock.wait(self._wake, min(wait, 30.0))
@@ -559,7 +561,7 @@ class JobRunner:
                 marked = True
                 for item in taken:
                     item["sent_at"] = self.client.clock.epoch()
-                await asyncio.to_thread(self.journal.sending, self.job_id, positions)
+                await asyncio.to_thread(self.journal.mark_sending, self.job_id, positions)
                 for position in positions:
                     self.items[position].update(state=SENDING)
 

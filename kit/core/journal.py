@@ -113,6 +113,7 @@ SCHEMA_VERSION = 4
 # An input's states in a job.  Only `queued` is ever sent; `claimed`: taken by a process, its
 # request not out yet; `sending`: its request may be out.
 QUEUED, CLAIMED, SENDING = "queued", "claimed", "sending"
+IN_FLIGHT = f"('{CLAIMED}', '{SENDING}')"  # (SQL) an owner's, while it lives
 CREATED, FAILED, UNKNOWN = "created", "failed", "unknown"
 # A job's states.
 RUNNING, STOPPED, CANCELLED, DONE = "running", "stopped", "cancelled", "done"
@@ -436,7 +437,7 @@ class Journal:
 
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, then: str | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction.  A journal deleted or replaced under kit, a full disk, a lock
         held elsewhere for minutes: a :class:`JournalError` saying so, never a raw one."""
         with self._lock:
@@ -444,7 +445,7 @@ class Journal:
             try:
                 _retry_locked(lambda: self._conn.execute("BEGIN IMMEDIATE"), LOCK_PATIENCE)
             except sqlite3.Error as exc:
-                raise self._failure(exc) from None
+                raise self._failure(exc, **({"then": then} if then else {})) from None
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
@@ -452,7 +453,7 @@ class Journal:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise self._failure(exc) from None
+                    raise self._failure(exc, **({"then": then} if then else {})) from None
                 raise
 
     def _check_in_place(self) -> None:
@@ -465,7 +466,10 @@ class Journal:
                 "here and sends nothing more (what this run did is in its table). If it was "
                 "moved, move it back and kit.resume() carries on.")
 
-    def _failure(self, exc: sqlite3.Error) -> JournalError:
+    def _failure(self, exc: sqlite3.Error, *, reading: bool = False,
+                 then: str = "kit stops sending; what was sent until now is in the journal and "
+                             "this run's table, and kit.resume() carries on once it can write "
+                             "(free the disk, end the other process)") -> JournalError:
         text = str(exc)
         if "locked" in text or "busy" in text:
             why = (f"another process has held it locked for over {LOCK_PATIENCE / 60:.0f} "
@@ -474,10 +478,8 @@ class Journal:
             why = "the disk is full"
         else:
             why = text
-        return JournalError(
-            f"the journal {self.path} cannot be written: {why}. kit stops sending; what was "
-            "sent until now is in the journal and this run's table, and kit.resume() carries "
-            "on once it can write (free the disk, end the other process).")
+        return JournalError(f"the journal {self.path} cannot be "
+                            f"{'read' if reading else 'written'}: {why}. {then}.")
 
     # -- writing ---------------------------------------------------------------------------
     def record(self, task: Task, *, origin: str, key_fp: str) -> None:
@@ -507,7 +509,7 @@ class Journal:
                 names = [d[0] for d in cursor.description]
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             except sqlite3.Error as exc:  # damaged since it was opened
-                raise self._failure(exc) from None
+                raise self._failure(exc, reading=True) from None
 
     def find(self, service: str, origin: str, key_fp: str, kind: str,
              task_input: dict[str, Any]) -> Task | None:
@@ -624,15 +626,12 @@ class Journal:
                json.dumps(rows, default=str), RUNNING, now, now)
         inputs = [(job_id, i, kind, input_key(kind, inp), json.dumps(inp, default=str), QUEUED)
                   for i, (kind, inp) in enumerate(items)]
-        try:
-            with self._write() as conn:
-                conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)", job)
-                conn.executemany("INSERT INTO items (job_id, position, kind, input_key, input, "
-                                 "state) VALUES (?, ?, ?, ?, ?, ?)", inputs)
-        except JournalError as exc:  # before any request: nothing is sent that is not journaled
-            raise JournalError(f"{exc.message.split('. kit stops')[0]}; nothing was sent. Free "
-                               "the disk or fix the file's permissions, or point KIT_JOURNAL "
-                               "elsewhere.") from None
+        # Before any request: nothing is sent that is not journaled.
+        with self._write(then="nothing was sent. Free the disk or fix the file's permissions, "
+                              "or point KIT_JOURNAL elsewhere") as conn:
+            conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)", job)
+            conn.executemany("INSERT INTO items (job_id, position, kind, input_key, input, "
+                             "state) VALUES (?, ?, ?, ?, ?, ?)", inputs)
         return job_id
 
     def job(self, job_id: str) -> dict[str, Any] | None:
@@ -648,7 +647,7 @@ class Journal:
         return self._query(
             "SELECT j.job_id, j.helper, j.service, j.origin, j.key_fp, j.label, j.state, j.error, "
             "j.created_at, j.updated_at, COUNT(i.position) AS inputs, "
-            "SUM(i.state='queued') AS queued, SUM(i.state IN ('claimed', 'sending')) AS sending, "
+            f"SUM(i.state='queued') AS queued, SUM(i.state IN {IN_FLIGHT}) AS sending, "
             "SUM(i.state='created') AS created, SUM(i.state='failed') AS failed, "
             "SUM(i.state='unknown') AS unknown, SUM(t.status='completed') AS completed "
             "FROM jobs j LEFT JOIN items i USING (job_id) "
@@ -763,7 +762,7 @@ class Journal:
         [(pending,)] = self._pending(conn, team, clock, "COUNT(*)")
         sending = conn.execute(
             "SELECT i.owner, i.sent_at FROM items i JOIN jobs j USING (job_id) WHERE i.state IN "
-            "('claimed', 'sending') AND j.service=? AND j.origin=? AND j.key_fp=?",
+            f"{IN_FLIGHT} AND j.service=? AND j.origin=? AND j.key_fp=?",
             (service, origin, key_fp)).fetchall()
         return int(pending) + sum(1 for owner, at in sending if owner_alive(owner, at))
 
@@ -925,7 +924,7 @@ class Journal:
             (job_id, item["kind"], input_key(item["kind"], item["input"]), _iso(since)))
         return task_from_row(rows[0]) if rows else None
 
-    def sending(self, job_id: str, positions: Iterable[int]) -> None:
+    def mark_sending(self, job_id: str, positions: Iterable[int]) -> None:
         """This process's claimed inputs ``positions`` go out now (their request is sent next):
         a kill from here on leaves them 'may exist'."""
         with self._write() as conn:
@@ -969,7 +968,7 @@ class Journal:
     def in_flight_elsewhere(self, job_id: str) -> int:
         """How many of the job's inputs another live process has claimed or is sending."""
         return sum(1 for r in self._query(
-            "SELECT owner, sent_at FROM items WHERE job_id=? AND state IN ('claimed', 'sending')",
+            f"SELECT owner, sent_at FROM items WHERE job_id=? AND state IN {IN_FLIGHT}",
             (job_id,)) if r["owner"] != OWNER and owner_alive(r["owner"], r["sent_at"]))
 
 
