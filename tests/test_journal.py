@@ -279,14 +279,20 @@ def test_an_emptied_journal_is_refused_not_taken_as_new(used_journal, sandbox):
     assert used_journal.stat().st_size == 0  # left as it was
 
 
-def test_a_journal_deleted_mid_run_stops_the_job_with_its_table(tmp_path, sandbox):
-    path = tmp_path / "deleted.sqlite3"
-    slugs = [f"deleted-{i}" for i in range(30)]
-    job = kit.profiles(slugs, journal=path, wait=False, pace=kit.Pace(per_hour=720,
-                                                                      per_minute=None))
+def _three_sent(path: Path, name: str) -> tuple[kit.Job, list[str]]:
+    """A background job of 30 profiles with three of them created."""
+    slugs = [f"{name}-{i}" for i in range(30)]
+    job = kit.profiles(slugs, journal=path, wait=False,
+                       pace=kit.Pace(per_hour=720, per_minute=None))
     deadline = time.monotonic() + 30
     while job.frame()["task_id"].notna().sum() < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
+    return job, slugs
+
+
+def test_a_journal_deleted_mid_run_stops_the_job_with_its_table(tmp_path, sandbox):
+    path = tmp_path / "deleted.sqlite3"
+    job, slugs = _three_sent(path, "deleted")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     with pytest.raises(kit.JournalError, match="deleted or replaced") as info:
@@ -299,12 +305,7 @@ def test_a_journal_deleted_mid_run_stops_the_job_with_its_table(tmp_path, sandbo
 
 def test_a_full_disk_mid_run_stops_the_job_with_its_table_and_resume_carries_on(tmp_path, sandbox):
     path = tmp_path / "full.sqlite3"
-    slugs = [f"full-{i}" for i in range(30)]
-    job = kit.profiles(slugs, journal=path, wait=False, pace=kit.Pace(per_hour=720,
-                                                                      per_minute=None))
-    deadline = time.monotonic() + 30
-    while job.frame()["task_id"].notna().sum() < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    job, slugs = _three_sent(path, "full")
     with contextlib.closing(sqlite3.connect(path)) as db, db:  # the next claim cannot be written
         db.execute("CREATE TRIGGER full BEFORE UPDATE OF state ON items WHEN NEW.state='claimed' "
                    "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
