@@ -352,7 +352,11 @@ class Journal:
                 self._read_lock = threading.Lock()
                 self._tighten()
                 self._identity = self._stat()
-        except sqlite3.Error as exc:
+        except BaseException as exc:  # refused: nothing of it stays open
+            for conn in {getattr(self, "_conn", None), getattr(self, "_reader", None)} - {None}:
+                conn.close()  # type: ignore[union-attr]
+            if not isinstance(exc, sqlite3.Error):
+                raise
             raise JournalError(f"the journal {self.path} cannot be used ({exc}); nothing was "
                                "sent. Point KIT_JOURNAL or journal= at a kit journal file, or "
                                "journal=False to run without one (a new journal does not know "
