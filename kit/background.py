@@ -175,10 +175,11 @@ class Job:
         reason = None if self._running else self._unsent_reason()
         if self._running and runner is not None and runner.worker_note:
             reason = f"not sent yet: {runner.worker_note}"  # (a background job waits on)
-        if reason:
-            for task in tasks:
-                if task.status is Status.QUEUED and task.note != SENT_UNANSWERED:
-                    task.note = reason
+        for task in tasks:
+            if task.note == SENT_UNANSWERED and not self._running:
+                task.status = Status.UNKNOWN  # stopped with its request out: it may exist
+            elif reason and task.status is Status.QUEUED:
+                task.note = reason
         service = self._record["service"]
         pairs: list[tuple[Any, Task]] = []
         for value, position, refused in self._record["rows"]:

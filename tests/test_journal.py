@@ -358,3 +358,26 @@ def test_a_full_disk_as_tasks_are_settled_still_shows_every_task_made(tmp_path, 
     in_flight = set(df.loc[df["error"].fillna("").str.contains("its request went out"), "input"])
     assert made <= shown | in_flight  # no task made is shown as never sent
     assert not df.loc[df["input"].isin(made), "error"].fillna("").str.contains("not sent").any()
+
+
+def test_outx_ids_that_arrived_on_a_full_disk_are_journaled_by_the_next_resume_here(tmp_path,
+                                                                                    sandbox):
+    """OutX has no list to find a task in again: ids that arrived while the journal could not
+    be written are kept by this process and written first by its resume."""
+    path = tmp_path / "full-outx.sqlite3"
+    slugs = [f"full-outx-{i}" for i in range(8)]
+    kit.core.journal.Journal(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TRIGGER full BEFORE UPDATE OF state ON items WHEN NEW.state='created' "
+                   "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+    with pytest.raises(kit.JournalError) as info:
+        kit.profiles(slugs, journal=path, progress=False, pace=kit.Pace.unlimited())
+    df = info.value.frame
+    made = {s for s in slugs if sandbox.outx.creates[("fetch-profile", s)]}
+    assert made and set(df.loc[df["task_id"].notna(), "input"]) == made  # the ids it received
+    assert "queued" not in set(df.loc[df["input"].isin(made), "status"])
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("DROP TRIGGER full")  # space freed
+    done = kit.resume(services=["outx"], journal=path, progress=False)
+    assert list(done["input"]) == slugs and (done["status"] == "completed").all()
+    assert max(sandbox.outx.creates[("fetch-profile", s)] for s in slugs) == 1

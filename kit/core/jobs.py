@@ -47,8 +47,9 @@ ELSEWHERE_CHECK = 0.5  # real seconds between looks at inputs another process ha
 
 
 # What a row whose request went out, and whose answer is not in (yet), says.
-SENT_UNANSWERED = ("its request went out and its answer is not in the journal: kit.resume() looks "
-                   "it up before anything is sent again (do not send it again yourself)")
+SENT_UNANSWERED = ("its request went out and its answer is not in the journal: it may exist, so "
+                   "kit never sends it again on its own; kit.resume() looks it up (in this "
+                   "process's memory, the journal, the service's list where it has one)")
 
 
 def _run_all(calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
@@ -412,9 +413,15 @@ class JobRunner:
             self._watch(task)
 
     def _take_journal_items(self) -> None:
-        """This run's copy of the job's inputs takes the journal's states and task ids."""
+        """This run's copy of the job's inputs takes the journal's states and task ids, where
+        the journal knows more (another process settled them), never less (this run's outcome
+        the journal could not be written with)."""
+        final = (CREATED, FAILED, UNKNOWN)
         for row in self.journal.items(self.job_id):
             mine = self.items[row["position"]]
+            if (mine["task_id"] and not row["task_id"]) or (
+                    mine["state"] in final and row["state"] not in final):
+                continue
             if (row["state"], row["task_id"]) != (mine["state"], mine["task_id"]):
                 mine.update(state=row["state"], task_id=row["task_id"], error=row["error"])
 

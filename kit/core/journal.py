@@ -321,6 +321,9 @@ class Journal:
         self._rng = random.Random()
         self._salt: bytes | None = None
         self._identity: tuple[int, int] | None = None
+        # Settles a failed write left to write (task rows, item outcomes): see settle_many.
+        self._unwritten: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] = ([], [])
+        self._settle_lock = threading.Lock()
         try:
             if self._file:
                 # It holds people's profiles: a folder and a file only this user can read.
@@ -894,20 +897,33 @@ class Journal:
     def settle_many(self, job_id: str, outcomes: list[tuple[int, str, str | None, str | None]],
                     *, tasks: Iterable[Task] = (), origin: str = "", key_fp: str = "") -> None:
         """Outcomes ``(position, state, task_id, error)`` of a job's inputs and the tasks they
-        made, in one transaction (a create's task and its input's state land together)."""
+        made, in one transaction (a create's task and its input's state land together).
+
+        Outcomes that could not be written (a full disk) are kept and written first by the
+        next settle in this process (a resume here): task ids that arrived are never lost
+        while the process lives, even where the service has no list to find them in."""
         rows = [self._row(t, origin, key_fp) for t in tasks if t.id]
-        with self._write() as conn:
-            if rows:
-                conn.executemany(_UPSERT, rows)
-            # An input put back in the queue was refused or never reached the service: no
-            # action was taken, so its slot of the pace is given back.
-            conn.executemany(
-                "DELETE FROM sends WHERE " + _INPUT_SEND,
-                [(job_id, position) for position, state, _t, _e in outcomes if state == QUEUED])
-            conn.executemany("UPDATE items SET state=?, task_id=COALESCE(?, task_id), error=?, "
-                             "owner=NULL WHERE job_id=? AND position=?",
-                             [(state, task_id, error, job_id, position)
-                              for position, state, task_id, error in outcomes])
+        settles = [(job_id, position, state, task_id, error)
+                   for position, state, task_id, error in outcomes]
+        with self._settle_lock:
+            backlog, self._unwritten = self._unwritten, ([], [])
+            rows, settles = backlog[0] + rows, backlog[1] + settles
+            try:
+                with self._write() as conn:
+                    if rows:
+                        conn.executemany(_UPSERT, rows)
+                    # An input put back in the queue was refused or never reached the service:
+                    # no action was taken, so its slot of the pace is given back.
+                    conn.executemany("DELETE FROM sends WHERE " + _INPUT_SEND,
+                                     [(job, pos) for job, pos, state, _t, _e in settles
+                                      if state == QUEUED])
+                    conn.executemany("UPDATE items SET state=?, task_id=COALESCE(?, task_id), "
+                                     "error=?, owner=NULL WHERE job_id=? AND position=?",
+                                     [(state, task_id, error, job, pos)
+                                      for job, pos, state, task_id, error in settles])
+            except JournalError:
+                self._unwritten = (rows, settles)
+                raise
 
     def count(self, job_id: str, state: str) -> int:
         """How many of a job's inputs are in ``state`` now (in any process)."""
@@ -958,6 +974,8 @@ class Journal:
     def orphans(self, job_id: str) -> list[dict[str, Any]]:
         """Inputs left ``sending`` by a process that is gone: their request may have arrived.
         (Those it left ``claimed`` never went out: they are queued again.)"""
+        if self._unwritten[1]:  # what a failed write left: written first, before any look-up
+            self.settle_many(job_id, [])
         items = self.items(job_id)
         # This process's own rows too: a job runs once per process, so a run starting finds
         # them left by an earlier run here whose end could not be journaled.
