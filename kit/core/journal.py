@@ -452,7 +452,7 @@ class Journal:
             try:
                 _retry_locked(lambda: self._conn.execute("BEGIN IMMEDIATE"), LOCK_PATIENCE)
             except sqlite3.Error as exc:
-                raise self._failure(exc, **({"then": then} if then else {})) from None
+                raise self._failure(exc, then=then) from None
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
@@ -460,7 +460,7 @@ class Journal:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise self._failure(exc, **({"then": then} if then else {})) from None
+                    raise self._failure(exc, then=then) from None
                 raise
 
     def _check_in_place(self) -> None:
@@ -473,10 +473,8 @@ class Journal:
                 "here and sends nothing more (what this run did is in its table). If it was "
                 "moved, move it back and kit.resume() carries on.")
 
-    def _failure(self, exc: sqlite3.Error, *, reading: bool = False,
-                 then: str = "kit stops sending; what was sent until now is in the journal and "
-                             "this run's table, and kit.resume() carries on once it can write "
-                             "(free the disk, end the other process)") -> JournalError:
+    def _failure(self, exc: sqlite3.Error, *, reading: bool = False, then: str | None = None
+                 ) -> JournalError:
         text = str(exc)
         if "locked" in text or "busy" in text:
             why = (f"another process has held it locked for over {LOCK_PATIENCE / 60:.0f} "
@@ -485,6 +483,9 @@ class Journal:
             why = "the disk is full"
         else:
             why = text
+        then = then or ("kit stops sending; what was sent until now is in the journal and this "
+                        "run's table, and kit.resume() carries on once it can write (free the "
+                        "disk, end the other process)")
         return JournalError(f"the journal {self.path} cannot be "
                             f"{'read' if reading else 'written'}: {why}. {then}.")
 
