@@ -23,7 +23,8 @@ from .core.errors import InvalidRequest
 
 
 def _is_nested(series: pd.Series) -> bool:
-    return series.dtype == object and series.map(lambda v: isinstance(v, (list, dict))).any()
+    return bool(series.dtype == object
+                and series.map(lambda v: isinstance(v, (list, dict))).any())
 
 
 def json_cells(df: pd.DataFrame) -> pd.DataFrame:

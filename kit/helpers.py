@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -377,12 +377,14 @@ def posts(profiles: Iterable[str], *, per_task: int = 10, wait: bool = True,
         if key is None:
             wanted.append(({"input": value, "profile_slug": None, "profile_urn": None}, None,
                            batch.refused.get(index)))
-        elif key[0] == "urn":
-            wanted.append(({"input": value, "profile_slug": None, "profile_urn": key[1]},
-                           key[1], None))
+            continue
+        form, name = cast("tuple[str, str]", key)  # ("urn", URN) or ("slug", slug)
+        if form == "urn":
+            wanted.append(({"input": value, "profile_slug": None, "profile_urn": name},
+                           name, None))
         else:
-            urn, reason = urns.get(key[1].casefold(), (None, None))
-            wanted.append(({"input": value, "profile_slug": key[1], "profile_urn": urn}, urn,
+            urn, reason = urns.get(name.casefold(), (None, None))
+            wanted.append(({"input": value, "profile_slug": name, "profile_urn": urn}, urn,
                            None if urn else f"posts not fetched: {reason or 'no profile URN'}"))
     # Groups of sorted URNs: the same profiles make the same tasks, which the journal reuses,
     # whatever the order they are given in.

@@ -66,6 +66,13 @@ def test_ruff_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_is_clean():
+    pytest.importorskip("mypy", reason="mypy is in the test extras from Python 3.11")
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True,
+                            text=True)  # (the packages and settings: pyproject's [tool.mypy])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_public_surface_matches_design():
     import kit
 

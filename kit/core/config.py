@@ -82,7 +82,7 @@ def resolve(
                              f", not {base_url!r:.40}.", service=service)
     url = check_base_url(base_url, label)  # first: where the key would go
     on_target = target is not None and url == target.url.rstrip("/")
-    if api_key is None and on_target:
+    if api_key is None and on_target and target is not None:
         api_key = target.keys.get(service)
     if api_key is None:
         api_key = os.environ.get(f"{env}_API_KEY")

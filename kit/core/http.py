@@ -254,6 +254,7 @@ class HttpEngine:
         elapsed = (time.perf_counter() - started) * 1000
         self.stats[(endpoint.name, status)] += 1
         log.debug("%s %s -> %d (%.0f ms)", endpoint.method, path, status, elapsed)
+        err: KitError
         if raw is None:
             err = AnswerTooLarge(
                 f"{self.service} {endpoint.name}: HTTP {status} with an answer over "

@@ -148,7 +148,8 @@ class Sandbox:
                                            flag_seconds=flag_seconds,
                                            flag_per_day=(None if outx_flag_per_day is None
                                                          else dict(outx_flag_per_day)),
-                                           away=[tuple(span) for span in outx_away],
+                                           away=[(float(start), float(end))
+                                                 for start, end in outx_away],
                                            night=outx_night,
                                            durations_by_input=durations_by_input), seed)
         linkup_key = {team: self._keys[("linkup", team)] for team in TEAMS["linkup"]}
@@ -276,11 +277,13 @@ class Sandbox:
         await site.start()
         self._site = site
         server = site._server  # the bound socket tells which free port was given
-        port = server.sockets[0].getsockname()[1] if server and server.sockets else self.port
+        sockets = getattr(server, "sockets", None)
+        port = sockets[0].getsockname()[1] if sockets else self.port
         self.port = port
         self.url = f"http://{self.host}:{port}"
 
     async def _restart(self, downtime: float) -> None:
+        assert self._site is not None and self._runner is not None  # (started)
         await self._site.stop()  # new connections are refused, as during a deploy
         await asyncio.sleep(downtime)
         self._site = web.TCPSite(self._runner, self.host, self.port)

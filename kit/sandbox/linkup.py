@@ -59,7 +59,7 @@ def _error(status: int, code: str, message: str, details: list | None = None) ->
 
 TYPES = ("search", "fetch", "research")
 NOT_CREATABLE = ("extract",)  # a Linkup task type the tasks API answers 403 to
-ENUMS = {
+ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
     "search": {"depth": ("flash", "fast", "standard", "deep"),
                "outputType": ("searchResults", "sourcedAnswer", "structured")},
     "research": {"outputType": ("sourcedAnswer", "structured"),
@@ -69,7 +69,7 @@ ENUMS = {
 }
 # The input as the service echoes it: every field, defaults filled in (inferred where the
 # contract says "…": maxResults' default and the nulls of optional fields).
-ECHOED = {
+ECHOED: dict[str, dict[str, Any]] = {
     "search": {"q": None, "depth": "standard", "outputType": "sourcedAnswer",
                "structuredOutputSchema": None, "includeImages": False, "includeDomains": None,
                "excludeDomains": None, "fromDate": None, "toDate": None, "maxResults": 10,
@@ -111,7 +111,7 @@ def _schema(value: Any) -> dict[str, Any] | None:
 def normalized(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """The input as the service keeps and echoes it: defaults filled, schemas as objects,
     datetimes as dates; fields it does not know are dropped."""
-    echoed = dict(ECHOED[kind])
+    echoed: dict[str, Any] = dict(ECHOED[kind])
     for name, value in data.items():
         if name not in echoed or value is None:
             continue
@@ -290,7 +290,7 @@ class LinkupSandbox:
             return _error(400, "VALIDATION_ERROR", "The body must be an array of 1 to 100 tasks.")
         if len(body) > 100:
             return _error(400, "VALIDATION_ERROR", f"At most 100 tasks per request, got {len(body)}.")
-        refused = sorted({item.get("type") for item in body if isinstance(item, dict)
+        refused = sorted({str(item.get("type")) for item in body if isinstance(item, dict)
                           and item.get("type") in NOT_CREATABLE})
         if refused:
             return _error(403, "TASK_TYPE_NOT_SUPPORTED",

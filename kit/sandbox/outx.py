@@ -168,7 +168,7 @@ def task_input(kind: str, body: dict[str, Any]) -> dict[str, Any] | str:
         fields = {"recipient_urn": body.get("recipient_urn"), "message": body.get("message")}
         bad = [] if _urn(fields["recipient_urn"]) else ["recipient_urn"]
         message = fields["message"]
-        bad += [] if _nonempty(message) and len(message) <= 10_000 else ["message"]
+        bad += [] if _nonempty(message) and len(str(message)) <= 10_000 else ["message"]
     elif kind == "send-connection-request":
         fields = {"profile_urn": body.get("profile_urn")}
         bad = [] if _urn(fields["profile_urn"]) else ["profile_urn"]

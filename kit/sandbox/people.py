@@ -85,7 +85,7 @@ def profile(slug: str, seed: int = 0) -> dict[str, Any]:
         return dict(KNOWN[slug.lower()], profile_urn=profile_urn(slug, seed))
     rng = rng_for(seed, "profile", slug.lower())
     name = _name_from_slug(slug, rng)
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     year = 2025
     for _ in range(rng.randint(1, 4)):
         start = year - rng.randint(1, 6)

@@ -586,11 +586,12 @@ class Linkup(ServiceClient):
         return room
 
     async def _queue_room(self) -> int:
+        """Room in Linkup's queue by a fresh list read, less the tasks of POSTs it cannot count
+        yet (one under way, or reserved and about to go)."""
         page = await self.list_tasks(page_size=1, status=["pending", "processing"])
-        limit, in_flight = page.quota.get("limit"), page.quota.get("inFlight")
-        if limit is None or in_flight is None:
+        if page.quota.get("limit") is None or page.quota.get("inFlight") is None:
             return 0
-        return max(0, limit - in_flight)
+        return self._known_room()
 
     async def search(self, q: str, **params: Any) -> Task:
         """Create one search task (``depth`` flash|fast|standard|deep, ``output_type``,
@@ -652,8 +653,9 @@ class Linkup(ServiceClient):
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise ServiceError(f"Linkup list-tasks: unexpected answer {body!r:.200}",
                                service="Linkup")
-        meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-        quota = body.get("quota") if isinstance(body.get("quota"), dict) else {}
+        meta: dict[str, Any] = body.get("metadata") or {}
+        quota: dict[str, Any] = body.get("quota") or {}
+        meta, quota = (m if isinstance(m, dict) else {} for m in (meta, quota))
         limit, in_flight = _count(quota.get("limit"), None), _count(quota.get("inFlight"), None)
         if limit is not None and in_flight is not None:
             self._quota = (limit, in_flight)
