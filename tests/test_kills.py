@@ -133,8 +133,8 @@ def test_a_kill_while_a_confirm_answer_is_on_its_way_delivers_the_paid_report(tm
     journal = tmp_path / "journal.sqlite3"
     with kit.Sandbox(speed=SPEED, seed=4, activate=False, agora_delay=(30.0, 60.0, 90.0),
                      list_lag=30.0) as sb:
-        # The first confirm spends its credit at once; its answer takes 10 s to come back.
-        sb.faults.add("slow", delay=10.0, after=True, method="POST",
+        # The first confirm spends its credit at once; its answer takes 3 s to come back.
+        sb.faults.add("slow", delay=3.0, after=True, method="POST",
                       path="/v1/market/confirmtask/", times=1)
         rows, _ = _kill_and_resume(
             sb, journal, "agora",
