@@ -242,7 +242,8 @@ class JobRunner:
                     clock.real(pace.gap(self._rng)))
 
     def _later(self, write: Callable[..., Any], *args: Any) -> None:
-        """A journal write of the poller's, done in order in a worker thread."""
+        """A journal write of this run's (the reads', the clients' own through
+        :data:`journal_later`), done in order in a worker thread."""
         self._writes.append((write, args))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.ensure_future(self._write_all())
