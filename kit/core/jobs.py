@@ -446,16 +446,16 @@ class JobRunner:
             if task is None:
                 task = await self._listed(item)
             if task is not None:
-                self._settle(item["position"], CREATED, task=task)
+                await self._settle(item["position"], CREATED, task=task)
             elif self.client.spec.list_settles is None:
-                self._settle(item["position"], UNKNOWN, error=self._may_exist())
+                await self._settle(item["position"], UNKNOWN, error=self._may_exist())
             else:
                 unseen.append(item)
         for item, task in zip(unseen, await self._listed_later(unseen), strict=True):
             if task is None:
-                self._settle(item["position"], UNKNOWN, error=self._may_exist())
+                await self._settle(item["position"], UNKNOWN, error=self._may_exist())
             else:
-                self._settle(item["position"], CREATED, task=task)
+                await self._settle(item["position"], CREATED, task=task)
 
     async def _listed_later(self, items: list[dict[str, Any]]) -> list[Task | None]:
         """The tasks the service lists for ``items`` once its list has had time to show
@@ -481,13 +481,14 @@ class JobRunner:
     def _may_exist(self) -> str:
         return MAY_EXIST.format(service=self.client.spec.label)
 
-    def _settle(self, position: int, state: str, *, task: Task | None = None,
-                error: str | None = None) -> None:
-        """An orphan's outcome, with the task it found (journaled together)."""
+    async def _settle(self, position: int, state: str, *, task: Task | None = None,
+                      error: str | None = None) -> None:
+        """An orphan's outcome, with the task it found (journaled together, off the loop)."""
         task_id = task.id if task is not None else None
-        self.journal.settle_many(self.job_id, [(position, state, task_id, error)],
-                                 tasks=[task] if task is not None else [],
-                                 origin=self.client.base_url, key_fp=self.client.key_fingerprint)
+        await asyncio.to_thread(self.journal.settle_many, self.job_id,
+                                [(position, state, task_id, error)],
+                                tasks=[task] if task is not None else [],
+                                origin=self.client.base_url, key_fp=self.client.key_fingerprint)
         self.items[position].update(state=state, error=error,
                                     task_id=task_id or self.items[position]["task_id"])
         if task is not None and task.id:
