@@ -395,7 +395,8 @@ class Journal:
         for suffix in ("", "-wal", "-shm"):
             file = Path(f"{self.path}{suffix}")
             with contextlib.suppress(OSError):  # not there, or not ours: leave it
-                if file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+                found = file.stat()
+                if found.st_mode & 0o077 and found.st_uid == os.getuid():
                     file.chmod(0o600)
 
     def _stat(self) -> tuple[int, int] | None:
